@@ -1,0 +1,36 @@
+"""massbargain: a Gymnasium environment of a local official bargaining with the superior government by
+borrowing the power of the masses (Deng, Yang & Ma 2022).
+
+Importing the package registers ``MassBargain-v0``, ``MassBargain-Changxing-v0`` and
+``MassBargain-Daye-v0``. It imports only gymnasium and numpy (matplotlib lazily, for rendering), never
+torch, Stable-Baselines3 or pandas.
+"""
+
+from massbargain.actions import ACTION_MODE, Action, EndReason, Mode, Outcome, Response, Severity, episode_mode
+from massbargain.core import OBS_INDEX, OBSERVATION_FIELDS
+from massbargain.env import MassBargainEnv
+from massbargain.registration import ENV_IDS, register_envs
+from massbargain.scenario import PRESETS, Scenario, ScenarioError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTION_MODE",
+    "ENV_IDS",
+    "OBSERVATION_FIELDS",
+    "OBS_INDEX",
+    "PRESETS",
+    "Action",
+    "EndReason",
+    "MassBargainEnv",
+    "Mode",
+    "Outcome",
+    "Response",
+    "Scenario",
+    "ScenarioError",
+    "Severity",
+    "episode_mode",
+    "register_envs",
+]
+
+register_envs()

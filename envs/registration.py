@@ -1,0 +1,28 @@
+"""Registration of the environment ids with Gymnasium, idempotent, done on ``import massbargain``."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+__all__ = ["ENV_IDS", "register_envs"]
+
+#: Registered id -> preset it is built on.
+ENV_IDS: dict[str, str] = {
+    "MassBargain-v0": "baseline",
+    "MassBargain-Changxing-v0": "changxing",
+    "MassBargain-Daye-v0": "daye",
+}
+
+
+def register_envs() -> None:
+    """Register every id in :data:`ENV_IDS`; a second call changes nothing."""
+    for env_id, preset in ENV_IDS.items():
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point="massbargain.env:MassBargainEnv",
+            kwargs={"preset": preset},
+            # The deadline is part of the model and terminates the episode; no TimeLimit wrapper.
+            max_episode_steps=None,
+        )
