@@ -17,11 +17,22 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from massbargain.actions import Action, EndReason, Outcome, Response, Severity
-from massbargain.population import resident_types
+from massbargain.population import ResidentTypes, resident_types
 from massbargain.scenario import Scenario
 from massbargain.superior import ScriptedSuperior, Superior, SuperiorView
 
-__all__ = ["OBSERVATION_FIELDS", "OBS_INDEX", "Posture", "State", "StepResult", "initial_state", "observe", "step"]
+__all__ = [
+    "Constants",
+    "constants",
+    "OBSERVATION_FIELDS",
+    "OBS_INDEX",
+    "Posture",
+    "State",
+    "StepResult",
+    "initial_state",
+    "observe",
+    "step",
+]
 
 FIRM, NORMAL, TOLERANT = 0, 1, 2
 Posture = {"firm": FIRM, "normal": NORMAL, "tolerant": TOLERANT}
@@ -170,10 +181,63 @@ def observe(state: State, scenario: Scenario) -> np.ndarray:
 
 
 _POSTURES = np.array([FIRM, NORMAL, TOLERANT])
-_LAST_RESPONSES = np.array([Response.HOLD, Response.WARN, Response.REPRESS])
-_CONCESSION_OUTCOME = np.array(
-    [Outcome.NONE, Outcome.NONE, Outcome.NONE, Outcome.SUSPENDED, Outcome.PARTIAL, Outcome.WITHDRAWN], dtype=np.int64
+_LAST_RESPONSES = np.array([int(Response.HOLD), int(Response.WARN), int(Response.REPRESS)])
+
+# Plain-int codes for the hot path: comparing numpy arrays with IntEnum members is ~10x slower.
+_HOLD, _WARN, _REPRESS = int(Response.HOLD), int(Response.WARN), int(Response.REPRESS)
+_IMPOSED = int(Outcome.IMPOSED)
+_DEMOTION, _DISMISSAL = int(Severity.DEMOTION), int(Severity.DISMISSAL)
+#: Outcome of each response code: the three concessions end the episode, the rest do not.
+_CONCESSION_OUTCOME = np.array([0, 0, 0, Outcome.SUSPENDED, Outcome.PARTIAL, Outcome.WITHDRAWN], dtype=np.int64)
+#: Row a of _ACTION_FLAGS is the one-hot indicator of action a, as floats (multiplies as 0/1).
+_ACTION_FLAGS = np.eye(len(Action))
+#: Police posture after each action, or -1 where the action leaves it unchanged.
+_POSTURE_AFTER = np.array(
+    [
+        -1
+        if a not in (Action.TOLERATE, Action.CRACKDOWN, Action.PACIFY)
+        else {Action.TOLERATE: TOLERANT, Action.CRACKDOWN: FIRM, Action.PACIFY: NORMAL}[a]
+        for a in Action
+    ]
 )
+
+
+@dataclass(frozen=True, eq=False)
+class Constants:
+    """Arrays derived once from a scenario (see :func:`constants`)."""
+
+    types: ResidentTypes
+    action_cost: np.ndarray  # (8,), by action
+    outcome_value: np.ndarray  # (5,), S·value by Outcome
+    severity_cost: np.ndarray  # (4,), κ_P·cost by Severity
+    capacity: np.ndarray  # (3,), effective police capacity by posture
+
+
+def constants(scenario: Scenario) -> Constants:
+    """The scenario's derived arrays, computed once and kept on the (frozen, immutable) scenario."""
+    c = scenario.__dict__.get("_core_constants")
+    if c is None:
+        u, pol = scenario.utility, scenario.police
+        c = Constants(
+            types=resident_types(scenario.population),
+            action_cost=np.array(
+                [
+                    u.cost_wait,
+                    u.cost_petition,
+                    u.cost_leak,
+                    u.cost_tolerate,
+                    u.cost_mobilize,
+                    u.cost_pacify,
+                    u.cost_crackdown,
+                    u.cost_accept,
+                ]
+            ),
+            outcome_value=u.stakes * np.array([0.0, 1.0, u.value_suspend, u.value_partial, 0.0]),
+            severity_cost=u.punishment_cost * np.array([0.0, u.severity_warning, u.severity_demotion, 1.0]),
+            capacity=pol.capacity * np.array([pol.firm_factor, 1.0, pol.tolerant_factor]),
+        )
+        scenario.__dict__["_core_constants"] = c  # a cache beside the fields; eq and hash ignore it
+    return c
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -192,168 +256,134 @@ def step(
     Environments that terminate are left in their terminal state; the caller resets them.
     """
     s = state
-    pop, info, pol, bro, eli, sup, uti = (
-        scenario.population,
-        scenario.information,
-        scenario.police,
-        scenario.brokers,
-        scenario.elite,
-        scenario.superior,
-        scenario.utility,
-    )
-    types = resident_types(pop)
-    n = types.n
+    pop, info, pol, bro = scenario.population, scenario.information, scenario.police, scenario.brokers
+    eli, sup, uti = scenario.elite, scenario.superior, scenario.utility
+    c = constants(scenario)
+    types, n = c.types, c.types.n
+    B = s.day.shape[0]
     a = actions
-    petition, leak, tolerate, mobilize = (
-        a == Action.PETITION,
-        a == Action.LEAK,
-        a == Action.TOLERATE,
-        a == Action.MOBILIZE,
-    )
-    pacify, crackdown, accept = a == Action.PACIFY, a == Action.CRACKDOWN, a == Action.ACCEPT
-    u = rng.random((4, s.batch_size))  # trigger, superior, repress-investigation, punishment
+    f = _ACTION_FLAGS[a]  # (B, 8) one-hot, floats
+    petition, leak, mobilize = f[:, Action.PETITION], f[:, Action.LEAK], f[:, Action.MOBILIZE]
+    pacify, crackdown, accept = f[:, Action.PACIFY], f[:, Action.CRACKDOWN], f[:, Action.ACCEPT]
+    playing = 1.0 - accept  # ACCEPT ends the day before residents or the superior act
+    u = rng.random((4, B))  # trigger, superior, investigation after repression, punishment
 
     # --- the official acts ----------------------------------------------------------------------
-    s.posture = np.where(tolerate, TOLERANT, np.where(crackdown, FIRM, np.where(pacify, NORMAL, s.posture)))
+    posture = _POSTURE_AFTER[a]
+    s.posture = np.where(posture >= 0, posture, s.posture)
+    tolerant = s.posture == TOLERANT
     s.elite += (eli.cohesion * eli.petition_gain * petition) * (1.0 - s.elite) - eli.decay * s.elite
-    s.brokers += (bro.mobilize_boost * mobilize) * (1.0 - s.brokers)
+    s.brokers += bro.mobilize_boost * mobilize * (1.0 - s.brokers)
     s.brokers *= 1.0 - pol.pacify_broker_cut * pacify
     s.legitimacy += info.legitimacy_recovery * (info.legitimacy - s.legitimacy)
     s.legitimacy *= 1.0 - info.leak_legitimacy_drop * leak - pol.crackdown_legitimacy_drop * crackdown
 
-    # --- information: leaks, word of mouth, the visible crowd, brokers ------------------------
-    informed_share = s.informed.sum(axis=1) / n
-    hazard = info.word_of_mouth * informed_share + info.crowd_visibility * s.crowd
-    p_inform = 1.0 - (1.0 - info.leak_reach * leak) * (1.0 - bro.recruit_rate * s.brokers) * np.exp(-hazard)
-    incident = s.incident_left > 0
-    p_inform = 1.0 - (1.0 - p_inform) ** np.where(incident, pol.trigger_recruitment, 1.0)
+    # --- information: leaks, word of mouth, the visible crowd, brokers; a trigger multiplies it --
+    multiplier = np.where(s.incident_left > 0, pol.trigger_recruitment, 1.0)
+    hazard = info.word_of_mouth * s.informed.sum(axis=1) / n + info.crowd_visibility * s.crowd
+    broker_miss = 1.0 - bro.recruit_rate * s.brokers  # chance brokers do not reach a resident today
+    p_inform = 1.0 - ((1.0 - info.leak_reach * leak) * broker_miss * np.exp(-hazard)) ** multiplier
     s.informed += rng.binomial(types.count - s.informed, p_inform[:, None])
 
     # --- activation: Epstein's rule with Granovetter's social term, brokers, triggers ----------
-    capacity = pol.capacity * np.where(
-        s.posture == TOLERANT, pol.tolerant_factor, np.where(s.posture == FIRM, pol.firm_factor, 1.0)
-    )
-    arrest_risk = 1.0 - np.exp(-pol.arrest_constant * capacity / (s.crowd + 0.01))
+    arrest_risk = -np.expm1(-pol.arrest_constant * c.capacity[s.posture] / (s.crowd + 0.01))
     grievance_scale = 1.0 - s.legitimacy
-    base = (pop.hardship_mean + s.mood) * grievance_scale + pop.social_weight * s.crowd - pol.pacify_persuasion * pacify
+    hardship = pop.hardship_mean + s.mood
+    base = hardship * grievance_scale + pop.social_weight * s.crowd - pol.pacify_persuasion * pacify
     utility = (
         base[:, None]
         + types.hardship_offset * grievance_scale[:, None]
         - types.risk_aversion * arrest_risk[:, None]
         - types.threshold
     )
-    p_stay_out = (1.0 - _sigmoid(pop.activation_slope * utility)) * (1.0 - bro.recruit_rate * s.brokers)[:, None]
-    p_active = 1.0 - p_stay_out ** np.where(incident, pol.trigger_recruitment, 1.0)[:, None]
-    active = rng.binomial(s.informed, p_active)
+    p_stay_out = (1.0 - _sigmoid(pop.activation_slope * utility)) * broker_miss[:, None]
+    active = rng.binomial(s.informed, 1.0 - p_stay_out ** multiplier[:, None])
     facing = active.sum(axis=1) / n  # the crowd the police face today, before any dispersal
     active -= (active * (pol.crackdown_dispersal * crackdown)[:, None]).astype(np.int64)
 
     # --- radicalization, disorder, trigger events ---------------------------------------------
-    s.radical += (
-        (bro.radicalization * s.recklessness * s.brokers + bro.crackdown_radicalization * crackdown * facing)
-        * (1.0 - s.radical)
-        - bro.radical_decay * s.radical
-        - pol.pacify_radical_cut * pacify * s.radical
-    )
-    np.clip(s.radical, 0.0, 1.0, out=s.radical)
+    push = bro.radicalization * s.recklessness * s.brokers + bro.crackdown_radicalization * crackdown * facing
+    radical = s.radical + push * (1.0 - s.radical) - (bro.radical_decay + pol.pacify_radical_cut * pacify) * s.radical
+    radical = np.clip(radical, 0.0, 1.0)
     crowd = active.sum(axis=1) / n
-    noise = np.exp(pop.disorder_noise * rng.standard_normal(s.batch_size) - 0.5 * pop.disorder_noise**2)
-    disorder = np.minimum(crowd * s.radical * noise, 1.0) * ~accept
+    noise = np.exp(pop.disorder_noise * rng.standard_normal(B) - 0.5 * pop.disorder_noise**2)
+    disorder = np.minimum(crowd * radical * noise, 1.0) * playing
     relative = facing / pol.trigger_crowd_scale
     hump = relative * np.exp(1.0 - relative)  # zero on an empty square, largest for a small crowd
-    force = crackdown + pol.firm_incident_share * ((s.posture == FIRM) & ~crackdown)
-    trigger_hazard = (
-        pol.trigger_radical_hazard * s.radical * np.minimum(relative, 1.0)
-        + pol.heavy_handedness * force * (pop.hardship_mean + s.mood) * grievance_scale * hump
+    force = crackdown + pol.firm_incident_share * (s.posture == FIRM) * (1.0 - crackdown)
+    trigger_hazard = pol.trigger_radical_hazard * radical * np.minimum(relative, 1.0) + (
+        pol.heavy_handedness * force * hardship * grievance_scale * hump
     )
-    triggered = (u[0] < -np.expm1(-trigger_hazard)) & ~accept
+    triggered = (u[0] < -np.expm1(-trigger_hazard)) & (playing > 0)
     s.legitimacy *= 1.0 - pol.trigger_legitimacy_drop * triggered
-    s.radical += pol.trigger_radicalization * triggered * (1.0 - s.radical)
+    s.radical = radical + pol.trigger_radicalization * triggered * (1.0 - radical)
     s.incident_left = np.where(triggered, pol.trigger_days, np.maximum(s.incident_left - 1, 0))
 
     # --- the superior responds ------------------------------------------------------------------
-    pressure = crowd * (1.0 - s.radical) ** sup.radical_discount * (1.0 + sup.elite_weight * s.elite) / sup.pressure_ref
+    pressure = crowd * (1.0 - s.radical) ** sup.radical_discount * (1.0 + sup.elite_weight * s.elite)
+    pressure /= sup.pressure_ref
     s.stock = sup.pressure_memory * s.stock + (1.0 - sup.pressure_memory) * pressure
     view = SuperiorView(pressure, s.stock, disorder, s.evidence, s.elite, s.resolve)
-    response = np.where(accept, Response.HOLD, superior.respond(view, sup, u[1])).astype(np.int64)
-    repress = response == Response.REPRESS
+    response = np.where(playing > 0, superior.respond(view, sup, u[1]), _HOLD)
+    repress = response == _REPRESS
     active -= (active * (sup.repress_dispersal * repress)[:, None]).astype(np.int64)
-    s.warnings += response == Response.WARN
-    s.last_response = np.where(response <= Response.REPRESS, response, s.last_response)
+    s.warnings += response == _WARN
+    s.last_response = np.where(response <= _REPRESS, response, s.last_response)
 
     # --- evidence and investigation -------------------------------------------------------------
     trace = (
         sup.evidence_leak * leak
-        + sup.evidence_tolerate * (s.posture == TOLERANT) * crowd
-        + sup.evidence_mobilize * s.brokers
+        + sup.evidence_tolerate * tolerant * crowd
+        + (sup.evidence_mobilize + sup.evidence_arrest * repress) * s.brokers
         + sup.evidence_disorder * disorder
-        + sup.evidence_arrest * repress * s.brokers
     )
     s.evidence += np.minimum(sup.monitoring * trace, 1.0) * (1.0 - s.evidence)
-    s.brokers *= 1.0 - sup.repress_broker_arrest * repress
-    s.brokers *= 1.0 - bro.decay * (1.0 - s.recklessness)
+    s.brokers *= (1.0 - sup.repress_broker_arrest * repress) * (1.0 - bro.decay * (1.0 - s.recklessness))
     s.active = active
     s.crowd = active.sum(axis=1) / n
-    s.peak_crowd = np.maximum(s.peak_crowd, facing * ~accept)
+    s.peak_crowd = np.maximum(s.peak_crowd, facing * playing)
     s.disorder = disorder
     s.peak_disorder = np.maximum(s.peak_disorder, disorder)
-
-    opens = (s.investigation_left < 0) & (
-        (disorder >= sup.investigation_disorder) & (disorder > 0) | (repress & (u[2] < sup.investigation_after_repress))
-    )
+    serious = (disorder >= sup.investigation_disorder) & (disorder > 0)
+    opens = (s.investigation_left < 0) & (serious | (repress & (u[2] < sup.investigation_after_repress)))
     s.investigation_left = np.where(opens, sup.investigation_days, s.investigation_left - (s.investigation_left > 0))
 
     # --- termination ----------------------------------------------------------------------------
     s.day += 1
     outcome = _CONCESSION_OUTCOME[response]
-    conceded = outcome != Outcome.NONE
+    conceded = outcome > 0
     takeover = disorder >= sup.takeover_disorder
-    deadline = s.day >= scenario.horizon.days
-    ending = conceded | accept | takeover | deadline
+    ending = conceded | (accept > 0) | takeover | (s.day >= scenario.horizon.days)
     # An open investigation resolves when due, or when the episode ends for any other reason.
     due = (s.investigation_left == 0) | ((s.investigation_left > 0) & ending)
     veto = s.peak_disorder >= sup.veto_disorder
-    p_punish = _sigmoid(sup.punish_bias + sup.punish_evidence * s.evidence)
-    guilty = due & (veto | (u[3] < p_punish))
+    guilty = due & (veto | (u[3] < _sigmoid(sup.punish_bias + sup.punish_evidence * s.evidence)))
     level = 1 + (s.evidence >= 1.0 / 3.0) + (s.evidence >= 2.0 / 3.0)
-    level = np.maximum(level, np.where(veto, Severity.DEMOTION, 0))
-    level = np.maximum(level, np.where(s.peak_disorder >= sup.takeover_disorder, Severity.DISMISSAL, 0))
-    punished = np.where(guilty, level, Severity.NONE)
-    s.investigation_left = np.where(due, -1, s.investigation_left)
-    new_severity = np.maximum(s.severity, punished)
-    dismissed = new_severity == Severity.DISMISSAL
+    level = np.maximum(level, np.maximum(_DEMOTION * veto, _DISMISSAL * (s.peak_disorder >= sup.takeover_disorder)))
+    punished = level * guilty
+    s.investigation_left[due] = -1
+    severity = np.maximum(s.severity, punished)
+    dismissed = severity == _DISMISSAL
     terminated = ending | dismissed
-
-    outcome = np.where(conceded, outcome, np.where(terminated, Outcome.IMPOSED, Outcome.NONE))
-    end_reason = np.select(
-        [conceded, accept, takeover, dismissed, deadline],
-        [EndReason.CONCESSION, EndReason.ACCEPTED, EndReason.TAKEOVER, EndReason.DISMISSED, EndReason.DEADLINE],
-        EndReason.NONE,
+    outcome = np.where(conceded, outcome, _IMPOSED * terminated)
+    end_reason = np.where(
+        conceded,
+        EndReason.CONCESSION,
+        np.where(
+            accept > 0,
+            EndReason.ACCEPTED,
+            np.where(
+                takeover, EndReason.TAKEOVER, np.where(dismissed, EndReason.DISMISSED, EndReason.DEADLINE * terminated)
+            ),
+        ),
     )
 
     # --- reward ---------------------------------------------------------------------------------
-    severity_cost = np.array([0.0, uti.severity_warning, uti.severity_demotion, 1.0]) * uti.punishment_cost
-    value = np.array([0.0, 1.0, uti.value_suspend, uti.value_partial, 0.0])  # indexed by Outcome
     reward = (
-        -_action_costs(uti)[a]
-        - uti.disorder_cost * disorder / scenario.horizon.days
-        + uti.stakes * value[outcome]
-        - (severity_cost[new_severity] - severity_cost[s.severity])
+        c.outcome_value[outcome]
+        - c.action_cost[a]
+        - (uti.disorder_cost / scenario.horizon.days) * disorder
+        - (c.severity_cost[severity] - c.severity_cost[s.severity])
     )
-    s.severity = new_severity
+    s.severity = severity
     return StepResult(reward, terminated, response, outcome, end_reason, triggered, punished)
-
-
-def _action_costs(u) -> np.ndarray:
-    return np.array(
-        [
-            u.cost_wait,
-            u.cost_petition,
-            u.cost_leak,
-            u.cost_tolerate,
-            u.cost_mobilize,
-            u.cost_pacify,
-            u.cost_crackdown,
-            u.cost_accept,
-        ]
-    )

@@ -53,25 +53,28 @@ class ScriptedSuperior:
 
     def respond(self, view: SuperiorView, params: SuperiorParams, uniform: np.ndarray) -> np.ndarray:
         p = params
-        utility = (
-            np.stack(
-                [
-                    np.zeros_like(view.pressure),
-                    p.warn_bias + p.warn_suspicion * view.evidence,
-                    p.repress_bias + p.disorder_aversion * view.disorder - p.repress_peaceful * view.pressure,
-                    p.concede_bias
-                    + p.concede_pressure * view.pressure
-                    + p.concede_stock * view.stock
-                    + p.concede_elite * view.elite
-                    - view.resolve
-                    - p.suspicion_weight * view.evidence,
-                ],
-                axis=-1,
-            )
-            / p.temperature
+        utility = np.empty((view.pressure.shape[0], 4))
+        utility[:, 0] = 0.0
+        utility[:, 1] = p.warn_bias + p.warn_suspicion * view.evidence
+        utility[:, 2] = p.repress_bias + p.disorder_aversion * view.disorder - p.repress_peaceful * view.pressure
+        utility[:, 3] = (
+            p.concede_bias
+            + p.concede_pressure * view.pressure
+            + p.concede_stock * view.stock
+            + p.concede_elite * view.elite
+            - view.resolve
+            - p.suspicion_weight * view.evidence
         )
-        weight = np.exp(utility - utility.max(axis=-1, keepdims=True))
-        shares = np.array([p.share_suspend, p.share_partial, p.share_withdraw])
-        weight = np.concatenate([weight[:, :3], weight[:, 3:] * (shares / shares.sum())], axis=-1)
-        cumulative = np.cumsum(weight, axis=-1)
-        return (uniform[:, None] * cumulative[:, -1:] >= cumulative[:, :-1]).sum(axis=-1).astype(np.int8)
+        utility -= utility.max(axis=1, keepdims=True)
+        weight = np.exp(utility / p.temperature) @ _split(p)  # (B, 6): hold, warn, repress, 3 concessions
+        cumulative = np.cumsum(weight, axis=1)
+        return (uniform[:, None] * cumulative[:, -1:] >= cumulative[:, :-1]).sum(axis=1)
+
+
+def _split(p: SuperiorParams) -> np.ndarray:
+    """(4, 6) matrix spreading the concession weight over SUSPEND, PARTIAL, WITHDRAW by their shares."""
+    m = np.zeros((4, 6))
+    m[0, 0] = m[1, 1] = m[2, 2] = 1.0
+    total = p.share_suspend + p.share_partial + p.share_withdraw
+    m[3, 3:] = np.array([p.share_suspend, p.share_partial, p.share_withdraw]) / total
+    return m
