@@ -19,6 +19,11 @@ __all__ = ["MassBargainEnv", "ScenarioSpec", "check_action"]
 
 ScenarioSpec = str | Mapping[str, Any] | Scenario | None
 
+# Enum members by code, so that building ``info`` costs tuple lookups rather than enum calls.
+_ACTIONS, _RESPONSES, _OUTCOMES = tuple(Action), tuple(Response), tuple(Outcome)
+_END_REASONS, _SEVERITIES = tuple(EndReason), tuple(Severity)
+_MODES = tuple(ACTION_MODE[a] for a in Action)
+
 
 def check_action(action: Any, n: int = len(Action)) -> int:
     """The action as an int in [0, n), or a ValueError that names the allowed actions."""
@@ -142,10 +147,10 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         if options and "scenario" in options:
             self.scenario = Scenario.resolve(options["scenario"], base=self.preset)
-        self.state = core.initial_state(self.scenario, self.np_random, 1)
+        self.state = core.initial_state(self.scenario, self.np_random, None)
         self._done = False
         self._history = []
-        obs = core.observe(self.state, self.scenario)[0]
+        obs = core.observe(self.state, self.scenario)
         info = self._hidden()
         if self.render_mode is not None:
             self._record(None, None, info)
@@ -155,33 +160,33 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
         if self.state is None or self._done:
             raise RuntimeError("the episode has ended (or not started): call reset() before step()")
         a = check_action(action)
-        r = core.step(self.state, np.array([a]), self.scenario, self.np_random, self.superior)
-        terminated = bool(r.terminated[0])
+        r = core.step(self.state, a, self.scenario, self.np_random, self.superior)
+        terminated = bool(r.terminated)
         self._done = terminated
         info = {
-            "action": Action(a),
-            "mode": ACTION_MODE[Action(a)],
-            "superior_response": Response(int(r.response[0])),
-            "triggered": bool(r.triggered[0]),
-            "punished": Severity(int(r.punished[0])),
-            "outcome": Outcome(int(r.outcome[0])),
-            "end_reason": EndReason(int(r.end_reason[0])),
+            "action": _ACTIONS[a],
+            "mode": _MODES[a],
+            "superior_response": _RESPONSES[r.response],
+            "triggered": bool(r.triggered),
+            "punished": _SEVERITIES[r.punished],
+            "outcome": _OUTCOMES[r.outcome],
+            "end_reason": _END_REASONS[r.end_reason],
             **self._hidden(),
         }
-        obs = core.observe(self.state, self.scenario)[0]
+        obs = core.observe(self.state, self.scenario)
         if self.render_mode is not None:
-            self._record(a, int(r.response[0]), info)
-        return obs, float(r.reward[0]), terminated, False, info
+            self._record(a, int(r.response), info)
+        return obs, float(r.reward), terminated, False, info
 
     def _hidden(self) -> dict[str, Any]:
         s = self.state
         assert s is not None
         return {
-            "recklessness": float(s.recklessness[0]),
-            "resolve": float(s.resolve[0]),
-            "evidence": float(s.evidence[0]),
-            "mood": float(s.mood[0]),
-            "severity": Severity(int(s.severity[0])),
+            "recklessness": s.recklessness,
+            "resolve": s.resolve,
+            "evidence": s.evidence,
+            "mood": s.mood,
+            "severity": _SEVERITIES[s.severity],
         }
 
     def _record(self, action: int | None, response: int | None, info: dict[str, Any]) -> None:

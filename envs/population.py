@@ -1,9 +1,16 @@
 """Resident types: an exact aggregation of an agent-based population into K exchangeable types.
 
-Hardship h, risk aversion r and threshold θ are independent normals; each is discretized by
-probabilists' Gauss-Hermite quadrature with ``quadrature_nodes`` nodes, and the types are all combinations
-(K = nodes³). Residents of one type are exchangeable, so the state only needs counts per type, and the
-daily individual decisions become binomial draws of those counts.
+Each resident has hardship h, risk aversion r and threshold θ, independent normals (Epstein 2002;
+Granovetter 1978). An informed resident's activation argument is linear in them,
+
+    x = h·(1 − L) − r·P − θ + (terms shared by everyone),
+
+so across residents x is itself normal, with mean h̄(1 − L) − r̄P − θ̄ + ... and variance
+σ_h²(1 − L)² + σ_r²P² + σ_θ². The population is therefore represented by K probabilists' Gauss-Hermite
+nodes z_k with weights w_k of that one normal: type k is the share w_k of residents whose argument is
+mean + sd·z_k. This is the design's "K exchangeable types by independent quadrature" collapsed to the one
+dimension that matters: it is exact for the distribution of x (the design's product quadrature over three
+attributes needs K = nodes³ types for the same accuracy).
 """
 
 from __future__ import annotations
@@ -13,38 +20,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from massbargain.scenario import PopulationParams
-
 __all__ = ["ResidentTypes", "resident_types"]
 
 
 @dataclass(frozen=True, eq=False)
 class ResidentTypes:
-    """Attributes of the K types (arrays of shape (K,)) and how many residents each holds."""
+    """The K quadrature nodes (standard-normal z_k) and their population shares w_k (sum to 1)."""
 
-    hardship_offset: np.ndarray  # h_k − mean hardship (the per-episode mood shifts the mean)
-    risk_aversion: np.ndarray
-    threshold: np.ndarray
-    count: np.ndarray  # int64, sums to n_residents
-    n: int
+    node: np.ndarray
+    share: np.ndarray
 
 
-@functools.lru_cache(maxsize=64)
-def resident_types(p: PopulationParams) -> ResidentTypes:
-    """The K = nodes³ resident types of a population (cached: scenarios are frozen and hashable)."""
-    x, w = np.polynomial.hermite_e.hermegauss(p.quadrature_nodes)
-    w = w / w.sum()
-    xh, xr, xt = (a.ravel() for a in np.meshgrid(x, x, x, indexing="ij"))
-    weight = (w[:, None, None] * w[None, :, None] * w[None, None, :]).ravel()
-    # Largest-remainder rounding so the counts sum exactly to n.
-    exact = weight * p.n_residents
-    count = np.floor(exact).astype(np.int64)
-    short = p.n_residents - int(count.sum())
-    count[np.argsort(exact - count)[::-1][:short]] += 1
-    return ResidentTypes(
-        hardship_offset=p.hardship_sd * xh,
-        risk_aversion=np.clip(p.risk_aversion_mean + p.risk_aversion_sd * xr, 0.0, None),
-        threshold=p.threshold_mean + p.threshold_sd * xt,
-        count=count,
-        n=p.n_residents,
-    )
+@functools.lru_cache(maxsize=32)
+def resident_types(nodes: int) -> ResidentTypes:
+    """K = ``nodes`` resident types by probabilists' Gauss-Hermite quadrature of a standard normal."""
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    return ResidentTypes(node=z, share=w / w.sum())

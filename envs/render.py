@@ -21,14 +21,13 @@ _figure = None
 
 def snapshot(state: State, scenario: Scenario, action: int | None, response: int | None, info: dict) -> dict[str, Any]:
     """The values one day's view needs, copied out of the (mutable) state."""
-    obs = observe(state, scenario)[0]
     return {
-        "day": int(state.day[0]),
+        "day": state.day,
         "action": action,
         "response": response,
-        "obs": obs,
-        "posture": int(state.posture[0]),
-        "evidence": float(state.evidence[0]),
+        "obs": observe(state, scenario),
+        "posture": state.posture,
+        "evidence": state.evidence,
         "info": dict(info),
     }
 

@@ -95,7 +95,7 @@ class PopulationParams(_Group):
         0.3, 0.0, 2.0, "log-SD", "SD of the mean-one lognormal noise on disorder D = A·R·noise (zero crowd, zero D)."
     )
     quadrature_nodes: int = param(
-        3, 1, 7, "nodes", "Gauss-Hermite nodes per attribute; K = nodes³ exchangeable resident types."
+        9, 1, 41, "nodes", "K: Gauss-Hermite nodes over the residents' activation argument (exchangeable types)."
     )
 
 

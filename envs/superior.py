@@ -8,8 +8,7 @@ version) only has to implement :meth:`Superior.respond`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -18,9 +17,8 @@ from massbargain.scenario import SuperiorParams
 __all__ = ["ScriptedSuperior", "Superior", "SuperiorView"]
 
 
-@dataclass(frozen=True)
-class SuperiorView:
-    """What the superior sees at the end of a day; every array has shape (B,)."""
+class SuperiorView(NamedTuple):
+    """What the superior sees at the end of a day: arrays of shape (B,), or numbers for one environment."""
 
     pressure: np.ndarray  # Π today, in units of Π_ref
     stock: np.ndarray  # sustained pressure S, in units of Π_ref
@@ -31,9 +29,13 @@ class SuperiorView:
 
 
 class Superior(Protocol):
-    """Anything that maps a day's view to response codes (``Response`` values, shape (B,))."""
+    """Anything that maps a day's view to response codes (``Response`` values).
 
-    def respond(self, view: SuperiorView, params: SuperiorParams, uniform: np.ndarray) -> np.ndarray: ...
+    ``uniform`` holds one uniform [0, 1) number per environment for the superior's own draw; return an
+    int array of shape (B,), or one int when the view holds plain numbers.
+    """
+
+    def respond(self, view: SuperiorView, params: SuperiorParams, uniform: Any) -> Any: ...
 
 
 class ScriptedSuperior:
@@ -51,13 +53,12 @@ class ScriptedSuperior:
     the uniform numbers it is given, so the superior holds no random state of its own.
     """
 
-    def respond(self, view: SuperiorView, params: SuperiorParams, uniform: np.ndarray) -> np.ndarray:
+    def respond(self, view: SuperiorView, params: SuperiorParams, uniform: Any) -> Any:
         p = params
-        utility = np.empty((view.pressure.shape[0], 4))
-        utility[:, 0] = 0.0
-        utility[:, 1] = p.warn_bias + p.warn_suspicion * view.evidence
-        utility[:, 2] = p.repress_bias + p.disorder_aversion * view.disorder - p.repress_peaceful * view.pressure
-        utility[:, 3] = (
+        hold = 0.0 * view.pressure
+        warn = p.warn_bias + p.warn_suspicion * view.evidence
+        repress = p.repress_bias + p.disorder_aversion * view.disorder - p.repress_peaceful * view.pressure
+        concede = (
             p.concede_bias
             + p.concede_pressure * view.pressure
             + p.concede_stock * view.stock
@@ -65,16 +66,31 @@ class ScriptedSuperior:
             - view.resolve
             - p.suspicion_weight * view.evidence
         )
-        utility -= utility.max(axis=1, keepdims=True)
-        weight = np.exp(utility / p.temperature) @ _split(p)  # (B, 6): hold, warn, repress, 3 concessions
-        cumulative = np.cumsum(weight, axis=1)
-        return (uniform[:, None] * cumulative[:, -1:] >= cumulative[:, :-1]).sum(axis=1)
+        total = p.share_suspend + p.share_partial + p.share_withdraw
+        shares = (p.share_suspend / total, p.share_partial / total, p.share_withdraw / total)
+        return sample_softmax([hold, warn, repress, concede], shares, p.temperature, uniform)
 
 
-def _split(p: SuperiorParams) -> np.ndarray:
-    """(4, 6) matrix spreading the concession weight over SUSPEND, PARTIAL, WITHDRAW by their shares."""
-    m = np.zeros((4, 6))
-    m[0, 0] = m[1, 1] = m[2, 2] = 1.0
-    total = p.share_suspend + p.share_partial + p.share_withdraw
-    m[3, 3:] = np.array([p.share_suspend, p.share_partial, p.share_withdraw]) / total
-    return m
+def sample_softmax(utility: list, concession_shares: tuple, temperature: float, uniform: Any) -> Any:
+    """Draw HOLD, WARN, REPRESS or a concession by a softmax of the four utilities.
+
+    The concession's weight is split into SUSPEND, PARTIAL and WITHDRAW by ``concession_shares``. For a
+    batch, ``utility`` holds (B,) arrays and ``uniform`` a (B,) array; for one environment, numbers. Both
+    paths perform the same floating-point operations in the same order, so they agree bit for bit.
+    """
+    if isinstance(uniform, np.ndarray):
+        u = np.stack(utility, axis=-1)
+        weight = np.exp((u - u.max(axis=-1, keepdims=True)) / temperature)
+        weight = np.concatenate([weight[:, :3], weight[:, 3:] * np.array(concession_shares)], axis=-1)
+        cumulative = np.cumsum(weight, axis=-1)
+        return (uniform[:, None] * cumulative[:, -1:] >= cumulative[:, :-1]).sum(axis=-1)
+    top = max(utility)
+    w = [float(np.exp((x - top) / temperature)) for x in utility]  # numpy's exp, as in the batch path
+    weight = [w[0], w[1], w[2], *(w[3] * share for share in concession_shares)]
+    cumulative = []
+    total = 0.0
+    for x in weight:
+        total += x
+        cumulative.append(total)
+    threshold = uniform * total
+    return sum(threshold >= c for c in cumulative[:-1])
