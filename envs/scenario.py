@@ -26,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "PRESETS",
+    "PRESET_CALIBRATION",
     "BrokerParams",
     "EliteParams",
     "HorizonParams",
@@ -71,209 +72,434 @@ class _Group:
 
 @dataclass(frozen=True)
 class PopulationParams(_Group):
-    n_residents: int = param(10_000, 10, 10_000_000, "people", "Residents who could join a protest.")
+    n_residents: int = param(
+        10_000,
+        10,
+        10_000_000,
+        "people",
+        "Residents who could join a protest.",
+        "assumption (scale: outcomes are shares)",
+    )
     hardship_mean: float = param(
-        0.5, 0.0, 1.0, "utility", "Mean hardship h of residents if the plan goes ahead (Epstein's H).", "Epstein 2002"
+        0.5,
+        0.0,
+        1.0,
+        "utility",
+        "Mean hardship h of residents if the plan goes ahead (Epstein's H).",
+        "Epstein 2002 (H ~ U(0, 1), mean 0.5)",
     )
-    hardship_sd: float = param(0.15, 0.0, 0.5, "utility", "Spread of hardship across residents.")
+    hardship_sd: float = param(0.15, 0.0, 0.5, "utility", "Spread of hardship across residents.", "assumption")
     mood_sd: float = param(
-        0.06, 0.0, 0.3, "utility", "SD of the hidden per-episode shift of mean hardship (the county's mood)."
+        0.06,
+        0.0,
+        0.3,
+        "utility",
+        "SD of the hidden per-episode shift of mean hardship (the county's mood).",
+        "assumption (design: hidden variation, no knife edge)",
     )
-    risk_aversion_mean: float = param(0.5, 0.0, 1.0, "utility", "Mean risk aversion r.", "Epstein 2002")
-    risk_aversion_sd: float = param(0.15, 0.0, 0.5, "utility", "Spread of risk aversion.")
+    risk_aversion_mean: float = param(
+        0.5, 0.0, 1.0, "utility", "Mean risk aversion r.", "Epstein 2002 (R ~ U(0, 1), mean 0.5)"
+    )
+    risk_aversion_sd: float = param(0.15, 0.0, 0.5, "utility", "Spread of risk aversion.", "assumption")
     threshold_mean: float = param(
-        0.33, 0.0, 1.0, "utility", "Mean activation threshold θ.", "Granovetter 1978; Epstein 2002 (T=0.1)"
+        0.33,
+        0.0,
+        1.0,
+        "utility",
+        "Mean activation threshold θ.",
+        "assumption, calibrated (fact 1); cf. Granovetter 1978, Epstein 2002 T = 0.1",
     )
-    threshold_sd: float = param(0.1, 0.0, 0.5, "utility", "Spread of thresholds.", "Granovetter 1978")
+    threshold_sd: float = param(
+        0.1, 0.0, 0.5, "utility", "Spread of thresholds.", "Granovetter 1978 (critical σ ≈ 0.10–0.12)"
+    )
     activation_slope: float = param(
-        8.0, 0.5, 50.0, "1/utility", "Slope β of the logistic activation; smooth, not a step."
+        8.0,
+        0.5,
+        50.0,
+        "1/utility",
+        "Slope β of the logistic activation; smooth, not a step.",
+        "assumption (design: smooth activation)",
     )
     social_weight: float = param(
-        0.28, 0.0, 5.0, "utility per share", "Weight w of the visible crowd in activation.", "Granovetter 1978"
+        0.28,
+        0.0,
+        5.0,
+        "utility per share",
+        "Weight w of the visible crowd in activation.",
+        "assumption; mechanism Granovetter 1978",
     )
     disorder_noise: float = param(
-        0.3, 0.0, 2.0, "log-SD", "SD of the mean-one lognormal noise on disorder D = A·R·noise (zero crowd, zero D)."
+        0.3,
+        0.0,
+        2.0,
+        "log-SD",
+        "SD of the mean-one lognormal noise on disorder D = A·R·noise (zero crowd, zero D).",
+        "assumption",
     )
     quadrature_nodes: int = param(
-        9, 1, 41, "nodes", "K: Gauss-Hermite nodes over the residents' activation argument (exchangeable types)."
+        9,
+        1,
+        41,
+        "nodes",
+        "K: Gauss-Hermite nodes over the residents' activation argument (exchangeable types).",
+        "numerical (K = 9: activation shares within 1e-4 of K = 41)",
     )
 
 
 @dataclass(frozen=True)
 class InformationParams(_Group):
-    initial_informed: float = param(0.05, 0.0, 1.0, "share", "Share of residents who know the plan's details.")
-    leak_reach: float = param(0.3, 0.0, 1.0, "share", "Share of the uninformed that one LEAK informs.")
+    initial_informed: float = param(
+        0.05, 0.0, 1.0, "share", "Share of residents who know the plan's details.", "assumption"
+    )
+    leak_reach: float = param(0.3, 0.0, 1.0, "share", "Share of the uninformed that one LEAK informs.", "assumption")
     word_of_mouth: float = param(
-        0.25, 0.0, 5.0, "1/day", "Daily rate at which the informed share informs the uninformed."
+        0.25, 0.0, 5.0, "1/day", "Daily rate at which the informed share informs the uninformed.", "assumption"
     )
-    crowd_visibility: float = param(1.0, 0.0, 10.0, "1/day", "Daily rate at which a visible crowd informs.")
+    crowd_visibility: float = param(
+        1.0, 0.0, 10.0, "1/day", "Daily rate at which a visible crowd informs.", "assumption"
+    )
     legitimacy: float = param(
-        0.7, 0.0, 1.0, "share", "Initial legitimacy L of the plan in residents' eyes.", "Epstein 2002 (Mesa: 0.8)"
+        0.7,
+        0.0,
+        1.0,
+        "share",
+        "Initial legitimacy L of the plan in residents' eyes.",
+        "assumption; cf. Epstein 2002 (Mesa: 0.8)",
     )
-    leak_legitimacy_drop: float = param(0.1, 0.0, 1.0, "share of L", "Fraction of L lost with each LEAK.")
-    legitimacy_recovery: float = param(0.02, 0.0, 1.0, "1/day", "Daily pull of L back to its initial value.")
+    leak_legitimacy_drop: float = param(0.1, 0.0, 1.0, "share of L", "Fraction of L lost with each LEAK.", "assumption")
+    legitimacy_recovery: float = param(
+        0.02, 0.0, 1.0, "1/day", "Daily pull of L back to its initial value.", "assumption"
+    )
 
 
 @dataclass(frozen=True)
 class PoliceParams(_Group):
     capacity: float = param(
-        0.09, 0.0, 1.0, "share", "Police capacity C relative to residents.", "Epstein 2002 (Mesa: 0.074)"
+        0.09, 0.0, 1.0, "share", "Police capacity C relative to residents.", "Epstein 2002 (Mesa cop density 0.074)"
     )
-    arrest_constant: float = param(2.3, 0.0, 20.0, "1", "Epstein's k in P = 1 − exp(−k·C_eff/A).", "Epstein 2002")
-    firm_factor: float = param(1.6, 0.0, 5.0, "× capacity", "Effective capacity under a firm posture.")
+    arrest_constant: float = param(
+        2.3, 0.0, 20.0, "1", "Epstein's k in P = 1 − exp(−k·C_eff/A).", "Epstein 2002 (k = 2.3)"
+    )
+    firm_factor: float = param(1.6, 0.0, 5.0, "× capacity", "Effective capacity under a firm posture.", "assumption")
     tolerant_factor: float = param(
-        0.25, 0.0, 1.0, "× capacity", "Effective capacity under the tolerant posture (≪ 1).", "Changxing 2013"
+        0.25,
+        0.0,
+        1.0,
+        "× capacity",
+        "Effective capacity under the tolerant posture (≪ 1).",
+        "assumption, calibrated (facts 1, 2); cf. Changxing 2013 (no crackdown)",
     )
-    crackdown_dispersal: float = param(0.6, 0.0, 1.0, "share", "Share of the crowd a CRACKDOWN disperses.")
-    crackdown_legitimacy_drop: float = param(0.15, 0.0, 1.0, "share of L", "Fraction of L lost per CRACKDOWN.")
+    crackdown_dispersal: float = param(
+        0.6, 0.0, 1.0, "share", "Share of the crowd a CRACKDOWN disperses.", "assumption"
+    )
+    crackdown_legitimacy_drop: float = param(
+        0.15, 0.0, 1.0, "share of L", "Fraction of L lost per CRACKDOWN.", "assumption"
+    )
     heavy_handedness: float = param(
-        0.8, 0.0, 10.0, "1/day", "Scale of the trigger hazard of police force on an aggrieved crowd.", "Daye 2005"
+        0.8,
+        0.0,
+        10.0,
+        "1/day",
+        "Scale of the trigger hazard of police force on an aggrieved crowd.",
+        "assumption; cf. Daye 2005 (daye preset)",
     )
     firm_incident_share: float = param(
-        0.15, 0.0, 1.0, "share", "Trigger hazard of a firm posture without a crackdown, relative to one."
+        0.15, 0.0, 1.0, "share", "Trigger hazard of a firm posture without a crackdown, relative to one.", "assumption"
     )
     trigger_crowd_scale: float = param(
-        0.03, 1e-4, 1.0, "share", "A₀: crowd size at which police force most likely triggers escalation."
+        0.03,
+        1e-4,
+        1.0,
+        "share",
+        "A₀: crowd size at which police force most likely triggers escalation.",
+        "assumption; cf. Daye 2005 (~100 petitioners)",
     )
-    trigger_radical_hazard: float = param(0.15, 0.0, 5.0, "1/day", "Trigger hazard per unit radical share R.")
-    trigger_legitimacy_drop: float = param(0.35, 0.0, 1.0, "share of L", "Fraction of L lost at a trigger.")
-    trigger_days: int = param(3, 1, 30, "days", "Days a trigger multiplies recruitment.", "Daye 2005 (4→6 Aug)")
+    trigger_radical_hazard: float = param(
+        0.15, 0.0, 5.0, "1/day", "Trigger hazard per unit radical share R.", "assumption"
+    )
+    trigger_legitimacy_drop: float = param(
+        0.35, 0.0, 1.0, "share of L", "Fraction of L lost at a trigger.", "assumption"
+    )
+    trigger_days: int = param(
+        3, 1, 30, "days", "Days a trigger multiplies recruitment.", "Daye 2005 (dogs 4 Aug, riot 6 Aug)"
+    )
     trigger_recruitment: float = param(
-        4.0, 1.0, 20.0, "×", "Multiplier m of recruitment after a trigger: p → 1 − (1 − p)^m.", "Daye 2005"
+        4.0,
+        1.0,
+        20.0,
+        "×",
+        "Multiplier m of recruitment after a trigger: p → 1 − (1 − p)^m.",
+        "assumption; cf. Daye 2005 (100 → 10,000)",
     )
-    trigger_radicalization: float = param(0.25, 0.0, 1.0, "share", "Jump of R at a trigger (of the headroom).")
+    trigger_radicalization: float = param(
+        0.25, 0.0, 1.0, "share", "Jump of R at a trigger (of the headroom).", "assumption"
+    )
     pacify_persuasion: float = param(
-        0.35, 0.0, 2.0, "utility", "Activation utility removed on a PACIFY day.", "Deng & O'Brien 2013"
+        0.35,
+        0.0,
+        2.0,
+        "utility",
+        "Activation utility removed on a PACIFY day.",
+        "assumption; mechanism Deng & O'Brien 2013",
     )
-    pacify_broker_cut: float = param(0.3, 0.0, 1.0, "share", "Share of broker activity M a PACIFY removes.")
-    pacify_radical_cut: float = param(0.4, 0.0, 1.0, "share", "δ: share of R a PACIFY removes.")
+    pacify_broker_cut: float = param(
+        0.3, 0.0, 1.0, "share", "Share of broker activity M a PACIFY removes.", "assumption"
+    )
+    pacify_radical_cut: float = param(0.4, 0.0, 1.0, "share", "δ: share of R a PACIFY removes.", "assumption")
 
 
 @dataclass(frozen=True)
 class BrokerParams(_Group):
     recklessness: float = param(
-        0.3, 0.0, 1.0, "share", "Mean ρ of the hidden broker recklessness (Beta-distributed).", "Deng et al. 2022"
+        0.3,
+        0.0,
+        1.0,
+        "share",
+        "Mean ρ of the hidden broker recklessness (Beta-distributed).",
+        "assumption; mechanism Deng et al. 2022 (presets: cases)",
     )
     recklessness_concentration: float = param(
-        8.0, 0.5, 1000.0, "1", "Concentration of the Beta distribution of ρ (large = nearly fixed)."
+        8.0, 0.5, 1000.0, "1", "Concentration of the Beta distribution of ρ (large = nearly fixed).", "assumption"
     )
-    mobilize_boost: float = param(0.5, 0.0, 1.0, "share", "Each MOBILIZE raises M by this share of 1 − M.")
+    mobilize_boost: float = param(
+        0.5, 0.0, 1.0, "share", "Each MOBILIZE raises M by this share of 1 − M.", "assumption"
+    )
     recruit_rate: float = param(
-        0.35, 0.0, 1.0, "1/day", "Daily probability that brokers at M = 1 pull a resident into the crowd."
+        0.35, 0.0, 1.0, "1/day", "Daily probability that brokers at M = 1 pull a resident into the crowd.", "assumption"
     )
     decay: float = param(
-        0.5, 0.0, 1.0, "1/day", "Daily decay of M for prudent brokers; reckless ones decay at decay·(1 − ρ)."
+        0.35,
+        0.0,
+        1.0,
+        "1/day",
+        "Daily decay of M for prudent brokers; reckless ones decay at decay·(1 − ρ).",
+        "assumption, calibrated (facts 5, 10)",
     )
-    radicalization: float = param(0.35, 0.0, 2.0, "1/day", "α: radicalization per unit ρ·M.", "Deng et al. 2022")
-    radical_decay: float = param(0.1, 0.0, 1.0, "1/day", "d: daily decay of the radical share R.")
+    radicalization: float = param(
+        0.35, 0.0, 2.0, "1/day", "α: radicalization per unit ρ·M.", "assumption; mechanism Deng et al. 2022"
+    )
+    radical_decay: float = param(0.1, 0.0, 1.0, "1/day", "d: daily decay of the radical share R.", "assumption")
     crackdown_radicalization: float = param(
-        0.5, 0.0, 2.0, "1/day", "γ: radicalization per unit crowd on a CRACKDOWN day."
+        0.5, 0.0, 2.0, "1/day", "γ: radicalization per unit crowd on a CRACKDOWN day.", "assumption"
     )
 
 
 @dataclass(frozen=True)
 class EliteParams(_Group):
     cohesion: float = param(
-        0.5, 0.0, 1.0, "share", "How readily the county's elite joins a formal objection.", "Changxing 2013"
+        0.5,
+        0.0,
+        1.0,
+        "share",
+        "How readily the county's elite joins a formal objection.",
+        "assumption (changxing preset: Changxing 2013)",
     )
-    petition_gain: float = param(0.35, 0.0, 1.0, "share", "Each PETITION raises U by cohesion·gain·(1 − U).")
-    decay: float = param(0.03, 0.0, 1.0, "1/day", "Daily decay of visible elite opposition U.")
+    petition_gain: float = param(
+        0.35, 0.0, 1.0, "share", "Each PETITION raises U by cohesion·gain·(1 − U).", "assumption"
+    )
+    decay: float = param(0.03, 0.0, 1.0, "1/day", "Daily decay of visible elite opposition U.", "assumption")
 
 
 @dataclass(frozen=True)
 class SuperiorParams(_Group):
-    resolve: float = param(1.0, -5.0, 10.0, "utility", "Mean of the superior's hidden resolve.")
-    resolve_sd: float = param(0.5, 0.0, 5.0, "utility", "SD of the hidden resolve across episodes.")
+    resolve: float = param(1.0, -5.0, 10.0, "utility", "Mean of the superior's hidden resolve.", "assumption")
+    resolve_sd: float = param(0.5, 0.0, 5.0, "utility", "SD of the hidden resolve across episodes.", "assumption")
     pressure_ref: float = param(
-        0.12, 1e-3, 1.0, "share", "Π_ref: orderly crowd share that counts as one unit of pressure."
+        0.12,
+        1e-3,
+        1.0,
+        "share",
+        "Π_ref: orderly crowd share that counts as one unit of pressure.",
+        "assumption, calibrated (fact 1)",
     )
     radical_discount: float = param(
-        2.0, 0.0, 10.0, "1", "η in Π = A·(1 − R)^η·(1 + u·U): radicals persuade less.", "Lohmann 1994"
+        2.0,
+        0.0,
+        10.0,
+        "1",
+        "η in Π = A·(1 − R)^η·(1 + u·U): radicals persuade less.",
+        "assumption; mechanism Lohmann 1994",
     )
-    elite_weight: float = param(1.0, 0.0, 10.0, "1", "u: weight of elite opposition in pressure.", "Ma 2019")
-    pressure_memory: float = param(0.7, 0.0, 0.99, "1", "λ of the pressure stock S ← λ·S + (1 − λ)·Π.")
-    concede_bias: float = param(-6.0, -20.0, 5.0, "utility", "Utility of conceding with no pressure.")
+    elite_weight: float = param(
+        1.0, 0.0, 10.0, "1", "u: weight of elite opposition in pressure.", "assumption; mechanism Ma 2019"
+    )
+    pressure_memory: float = param(0.7, 0.0, 0.99, "1", "λ of the pressure stock S ← λ·S + (1 − λ)·Π.", "assumption")
+    concede_bias: float = param(
+        -6.0, -20.0, 5.0, "utility", "Utility of conceding with no pressure.", "assumption, calibrated (fact 1)"
+    )
     concede_pressure: float = param(
-        1.2, 0.0, 20.0, "utility", "Utility of conceding per unit of today's Π.", "Cai 2010"
+        1.2, 0.0, 20.0, "utility", "Utility of conceding per unit of today's Π.", "assumption; mechanism Cai 2010"
     )
     concede_stock: float = param(
-        1.5, 0.0, 20.0, "utility", "Utility of conceding per unit of sustained pressure S.", "Cai 2010"
+        1.5,
+        0.0,
+        20.0,
+        "utility",
+        "Utility of conceding per unit of sustained pressure S.",
+        "assumption; mechanism Cai 2010",
     )
-    concede_elite: float = param(1.5, 0.0, 10.0, "utility", "Utility of conceding per unit of U.", "Ma 2019")
+    concede_elite: float = param(
+        1.5, 0.0, 10.0, "utility", "Utility of conceding per unit of U.", "assumption; mechanism Ma 2019"
+    )
     suspicion_weight: float = param(
-        4.0, 0.0, 50.0, "utility", "Utility lost in conceding per unit of evidence E.", "Tirole 1986"
+        13.0,
+        0.0,
+        50.0,
+        "utility",
+        "Utility lost in conceding per unit of evidence E.",
+        "assumption, calibrated (fact 5); mechanism Tirole 1986",
     )
-    warn_bias: float = param(-3.0, -20.0, 5.0, "utility", "Utility of a warning with no evidence.")
-    warn_suspicion: float = param(5.0, 0.0, 50.0, "utility", "Utility of a warning per unit of E.")
-    repress_bias: float = param(-5.0, -20.0, 5.0, "utility", "Utility of repression with no disorder.")
+    warn_bias: float = param(-3.0, -20.0, 5.0, "utility", "Utility of a warning with no evidence.", "assumption")
+    warn_suspicion: float = param(5.0, 0.0, 50.0, "utility", "Utility of a warning per unit of E.", "assumption")
+    repress_bias: float = param(-5.0, -20.0, 5.0, "utility", "Utility of repression with no disorder.", "assumption")
     disorder_aversion: float = param(
-        12.0, 0.0, 100.0, "utility", "Utility of repression per unit of disorder D.", "Goldstone & Tilly 2001"
+        12.0,
+        0.0,
+        100.0,
+        "utility",
+        "Utility of repression per unit of disorder D.",
+        "assumption; mechanism Goldstone & Tilly 2001",
     )
     repress_peaceful: float = param(
-        1.0, 0.0, 20.0, "utility", "Utility of repression lost per unit of peaceful pressure Π.", "Lohmann 1994"
+        1.0,
+        0.0,
+        20.0,
+        "utility",
+        "Utility of repression lost per unit of peaceful pressure Π.",
+        "assumption; mechanism Lohmann 1994",
     )
-    temperature: float = param(1.0, 0.05, 10.0, "utility", "Softmax temperature of the superior's choice.")
+    temperature: float = param(
+        1.0,
+        0.05,
+        10.0,
+        "utility",
+        "Softmax temperature of the superior's choice.",
+        "normalization (utilities are in its units)",
+    )
     share_suspend: float = param(
-        0.5, 1e-6, 1.0, "weight", "Relative weight of SUSPEND among concessions.", "Changxing 2013"
+        0.5,
+        1e-6,
+        1.0,
+        "weight",
+        "Relative weight of SUSPEND among concessions.",
+        "assumption, calibrated (fact 9); cf. Changxing 2013 (suspended)",
     )
-    share_partial: float = param(0.35, 1e-6, 1.0, "weight", "Relative weight of PARTIAL among concessions.")
-    share_withdraw: float = param(0.15, 1e-6, 1.0, "weight", "Relative weight of WITHDRAW among concessions.")
-    repress_dispersal: float = param(0.8, 0.0, 1.0, "share", "Share of the crowd the superior's forces disperse.")
-    repress_broker_arrest: float = param(0.6, 0.0, 1.0, "share", "Share of broker activity M arrested.")
+    share_partial: float = param(
+        0.35,
+        1e-6,
+        1.0,
+        "weight",
+        "Relative weight of PARTIAL among concessions.",
+        "assumption, calibrated (fact 9); cf. Cai 2010",
+    )
+    share_withdraw: float = param(
+        0.15, 1e-6, 1.0, "weight", "Relative weight of WITHDRAW among concessions.", "assumption, calibrated (fact 9)"
+    )
+    repress_dispersal: float = param(
+        0.8, 0.0, 1.0, "share", "Share of the crowd the superior's forces disperse.", "assumption"
+    )
+    repress_broker_arrest: float = param(0.6, 0.0, 1.0, "share", "Share of broker activity M arrested.", "assumption")
     monitoring: float = param(
-        0.5, 0.0, 1.0, "share", "μ: the superior's monitoring capacity (scales all evidence).", "Tirole 1986"
+        0.4,
+        0.0,
+        1.0,
+        "share",
+        "μ: the superior's monitoring capacity (scales all evidence).",
+        "assumption; mechanism Tirole 1986",
     )
-    evidence_leak: float = param(0.04, 0.0, 1.0, "1/leak", "e_leak: evidence per LEAK.")
-    evidence_tolerate: float = param(0.04, 0.0, 1.0, "1/day", "e_tol: evidence per tolerant day per unit crowd A.")
-    evidence_mobilize: float = param(0.3, 0.0, 1.0, "1/day", "e_mob: evidence per day per unit broker activity M.")
-    evidence_disorder: float = param(0.5, 0.0, 5.0, "1/day", "e_dis: evidence per day per unit disorder D.")
-    evidence_arrest: float = param(0.6, 0.0, 1.0, "1", "Evidence from arrested brokers per unit M on REPRESS.")
+    evidence_leak: float = param(
+        0.1, 0.0, 1.0, "1/leak", "e_leak: evidence per LEAK.", "assumption, calibrated (fact 5)"
+    )
+    evidence_tolerate: float = param(
+        0.4, 0.0, 1.0, "1/day", "e_tol: evidence per tolerant day per unit crowd A.", "assumption, calibrated (fact 5)"
+    )
+    evidence_mobilize: float = param(
+        0.3, 0.0, 1.0, "1/day", "e_mob: evidence per day per unit broker activity M.", "assumption"
+    )
+    evidence_disorder: float = param(
+        0.5, 0.0, 5.0, "1/day", "e_dis: evidence per day per unit disorder D.", "assumption"
+    )
+    evidence_arrest: float = param(
+        0.6, 0.0, 1.0, "1", "Evidence from arrested brokers per unit M on REPRESS.", "assumption"
+    )
     investigation_disorder: float = param(
-        0.05, 0.0, 1.0, "share", "Disorder D that opens a discipline investigation.", "Cai 2010"
+        0.05, 0.0, 1.0, "share", "Disorder D that opens a discipline investigation.", "assumption; mechanism Cai 2010"
     )
     investigation_after_repress: float = param(
-        0.5, 0.0, 1.0, "probability", "Chance that a REPRESS opens an investigation."
+        0.5, 0.0, 1.0, "probability", "Chance that a REPRESS opens an investigation.", "assumption"
     )
-    investigation_days: int = param(3, 0, 60, "days", "Days until an open investigation is resolved.")
-    punish_bias: float = param(-3.0, -20.0, 20.0, "logit", "Log-odds of punishment at zero evidence.")
-    punish_evidence: float = param(8.0, 0.0, 50.0, "logit", "Log-odds of punishment per unit of evidence E.")
+    investigation_days: int = param(3, 0, 60, "days", "Days until an open investigation is resolved.", "assumption")
+    punish_bias: float = param(-3.0, -20.0, 20.0, "logit", "Log-odds of punishment at zero evidence.", "assumption")
+    punish_evidence: float = param(
+        8.0, 0.0, 50.0, "logit", "Log-odds of punishment per unit of evidence E.", "assumption"
+    )
     veto_disorder: float = param(
         0.15,
         0.0,
         1.0,
         "share",
         "Peak disorder above which the official is punished regardless of evidence.",
-        "One-vote veto; Weng'an 2008, Shishou 2009",
+        "assumption; rule: one-vote veto (Weng'an 2008, Shishou 2009)",
     )
     takeover_disorder: float = param(
-        0.35, 0.0, 1.0, "share", "Disorder at which the province takes over: the episode ends, plan imposed."
+        0.35,
+        0.0,
+        1.0,
+        "share",
+        "Disorder at which the province takes over: the episode ends, plan imposed.",
+        "assumption",
     )
 
 
 @dataclass(frozen=True)
 class UtilityParams(_Group):
     stakes: float = param(
-        0.6, 0.0, 1.0, "share of return", "S: value to the county of keeping its status.", "Changxing 2013"
+        0.6,
+        0.0,
+        1.0,
+        "share of return",
+        "S: value to the county of keeping its status.",
+        "assumption (presets: Changxing 2013 revenue)",
     )
-    value_suspend: float = param(0.7, 0.0, 1.0, "share of S", "Value retained when the plan is suspended.")
-    value_partial: float = param(0.4, 0.0, 1.0, "share of S", "Value retained by a partial concession.")
-    cost_wait: float = param(0.0, 0.0, 1.0, "return", "Cost of WAIT.")
-    cost_petition: float = param(0.004, 0.0, 1.0, "return", "Cost of PETITION.")
-    cost_leak: float = param(0.008, 0.0, 1.0, "return", "Cost of LEAK.")
-    cost_tolerate: float = param(0.004, 0.0, 1.0, "return", "Cost of TOLERATE.")
-    cost_mobilize: float = param(0.02, 0.0, 1.0, "return", "Cost of MOBILIZE (paying intermediaries).")
-    cost_pacify: float = param(0.01, 0.0, 1.0, "return", "Cost of PACIFY (work teams).")
-    cost_crackdown: float = param(0.02, 0.0, 1.0, "return", "Cost of CRACKDOWN.")
-    cost_accept: float = param(0.0, 0.0, 1.0, "return", "Cost of ACCEPT.")
-    disorder_cost: float = param(1.0, 0.0, 10.0, "return", "κ_D: disorder cost per day is κ_D·D / days.")
-    punishment_cost: float = param(1.0, 0.0, 10.0, "return", "κ_P: cost of a dismissal; lighter ones pay less.")
-    severity_warning: float = param(0.2, 0.0, 1.0, "share of κ_P", "Cost of a disciplinary warning.")
-    severity_demotion: float = param(0.6, 0.0, 1.0, "share of κ_P", "Cost of a demotion.")
+    value_suspend: float = param(
+        0.7, 0.0, 1.0, "share of S", "Value retained when the plan is suspended.", "assumption"
+    )
+    value_partial: float = param(0.4, 0.0, 1.0, "share of S", "Value retained by a partial concession.", "assumption")
+    cost_wait: float = param(0.0, 0.0, 1.0, "return", "Cost of WAIT.", "assumption")
+    cost_petition: float = param(0.004, 0.0, 1.0, "return", "Cost of PETITION.", "assumption, calibrated (facts 1, 4)")
+    cost_leak: float = param(0.02, 0.0, 1.0, "return", "Cost of LEAK.", "assumption, calibrated (fact 4)")
+    cost_tolerate: float = param(0.02, 0.0, 1.0, "return", "Cost of TOLERATE.", "assumption, calibrated (fact 4)")
+    cost_mobilize: float = param(
+        0.01, 0.0, 1.0, "return", "Cost of MOBILIZE (paying intermediaries).", "assumption, calibrated (facts 4, 5)"
+    )
+    cost_pacify: float = param(0.01, 0.0, 1.0, "return", "Cost of PACIFY (work teams).", "assumption")
+    cost_crackdown: float = param(0.02, 0.0, 1.0, "return", "Cost of CRACKDOWN.", "assumption")
+    cost_accept: float = param(0.0, 0.0, 1.0, "return", "Cost of ACCEPT.", "assumption")
+    disorder_cost: float = param(
+        1.0,
+        0.0,
+        10.0,
+        "return",
+        "κ_D: disorder cost per day is κ_D·D / days.",
+        "normalization (design: returns in [−2, 1])",
+    )
+    punishment_cost: float = param(
+        1.0,
+        0.0,
+        10.0,
+        "return",
+        "κ_P: cost of a dismissal; lighter ones pay less.",
+        "normalization (design: returns in [−2, 1])",
+    )
+    severity_warning: float = param(0.2, 0.0, 1.0, "share of κ_P", "Cost of a disciplinary warning.", "assumption")
+    severity_demotion: float = param(0.6, 0.0, 1.0, "share of κ_P", "Cost of a demotion.", "assumption")
 
 
 @dataclass(frozen=True)
 class HorizonParams(_Group):
-    days: int = param(30, 1, 365, "days", "Deadline T: on day T the plan is imposed.")
+    days: int = param(
+        30, 1, 365, "days", "Deadline T: on day T the plan is imposed.", "assumption (design: a 30-day dispute)"
+    )
 
 
 _GROUPS: dict[str, type] = {
@@ -475,33 +701,90 @@ for _cls in _GROUPS.values():
     _document(_cls)
 
 
+#: Each preset's departures from the defaults, with the reason for each value (docs/MODEL.md,
+#: "Calibration"). ``baseline`` is the defaults themselves: a generic county-to-district dispute.
+PRESET_CALIBRATION: dict[str, dict[str, tuple[float, str]]] = {
+    "baseline": {},
+    "changxing": {
+        "utility.stakes": (
+            0.9,
+            "Province-managed for finance, the county kept 80% of its revenue; as a district about half would go "
+            "to Huzhou (3.5 of 7 bn yuan) and approval and planning powers would be lost (Southern Weekly, "
+            "17 May 2013): the highest stakes on the model's scale.",
+        ),
+        "population.hardship_mean": (
+            0.65,
+            "Residents shared the loss (county status, revenue, identity): grievance above the generic county.",
+        ),
+        "elite.cohesion": (
+            0.95,
+            "All four leading county bodies opposed; dozens of township and department heads threatened to "
+            "resign; 200+ retired cadres petitioned.",
+        ),
+        "brokers.recklessness": (
+            0.2,
+            "No reckless intermediaries were needed: the rally was announced by the investment-promotion "
+            "bureau's own staff and stayed orderly.",
+        ),
+        "superior.concede_pressure": (
+            1.5,
+            "Huzhou yielded to a large orderly crowd within a day (1,000+ on 8 May, withdrawal announced at "
+            "14:44): a superior more responsive to orderly pressure than the generic one.",
+        ),
+        "superior.monitoring": (
+            0.4,
+            "Moderate monitoring, as in the baseline: nothing reported suggests closer supervision; no "
+            "punishment was reported (unverified).",
+        ),
+        "police.heavy_handedness": (
+            0.4,
+            "Police sealed roads and deployed in numbers but did not crack down: little heavy-handedness.",
+        ),
+    },
+    "daye": {
+        "utility.stakes": (
+            0.7,
+            "A county-level city facing absorption as a district: high stakes, not reported in figures "
+            "(assumption, below Changxing's documented loss).",
+        ),
+        "brokers.recklessness": (
+            0.8,
+            "The crowd attacked the city's Party and government offices, wrecked 10+ cars, attacked a police "
+            "station and blocked a highway and a bridge: reckless, radicalizing intermediaries.",
+        ),
+        "police.heavy_handedness": (
+            2.5,
+            "Police dogs were set on ~100 petitioners (4 Aug), two days before ~10,000 rioted (6 Aug).",
+        ),
+        "police.firm_incident_share": (
+            0.3,
+            "Police prone to force even without an order to crack down.",
+        ),
+        "elite.cohesion": (
+            0.3,
+            "No united elite opposition is reported (unverified): official channels carried little weight.",
+        ),
+        "superior.disorder_aversion": (
+            25.0,
+            "The authorities called it a grave illegal mass incident and promised severe punishment: a superior "
+            "that represses disorder readily.",
+        ),
+        "superior.monitoring": (
+            0.6,
+            "The Hubei discipline commission investigated and reported (Deng et al. 2022, endnotes): close "
+            "scrutiny after the fact.",
+        ),
+    },
+}
+
+
 def _make_presets() -> dict[str, Scenario]:
     base = Scenario(name="baseline")
-    changxing = base.with_overrides(
-        {
-            "name": "changxing",
-            "utility.stakes": 0.9,
-            "population.hardship_mean": 0.65,
-            "elite.cohesion": 0.95,
-            "brokers.recklessness": 0.2,
-            "superior.concede_pressure": 1.5,
-            "superior.monitoring": 0.4,
-            "police.heavy_handedness": 0.4,
-        }
-    )
-    daye = base.with_overrides(
-        {
-            "name": "daye",
-            "utility.stakes": 0.7,
-            "brokers.recklessness": 0.8,
-            "police.heavy_handedness": 2.5,
-            "police.firm_incident_share": 0.3,
-            "elite.cohesion": 0.3,
-            "superior.disorder_aversion": 16.0,
-            "superior.monitoring": 0.6,
-        }
-    )
-    return {"baseline": base, "changxing": changxing, "daye": daye}
+    presets = {}
+    for name, calibration in PRESET_CALIBRATION.items():
+        overrides = {key: value for key, (value, _reason) in calibration.items()}
+        presets[name] = base.with_overrides({"name": name, **overrides})
+    return presets
 
 
 PRESETS: dict[str, Scenario] = _make_presets()
