@@ -78,6 +78,19 @@ def _mobilize(obs: np.ndarray) -> np.ndarray:
     return np.where(obs[:, _I["broker_activity"]] < 0.5, Action.MOBILIZE, Action.PETITION)
 
 
+def _mobilize_pacify(obs: np.ndarray) -> np.ndarray:
+    """Managed mobilization: PACIFY when the radical share exceeds 0.2 or disorder 0.04; MOBILIZE while
+    broker activity is below 0.3 and the crowd below 0.25; otherwise petition."""
+    return np.select(
+        [
+            (obs[:, _I["radical_share"]] > 0.2) | (obs[:, _I["disorder"]] > 0.04),
+            (obs[:, _I["broker_activity"]] < 0.3) & (obs[:, _I["crowd"]] < 0.25),
+        ],
+        [Action.PACIFY, Action.MOBILIZE],
+        Action.PETITION,
+    )
+
+
 def _crackdown(obs: np.ndarray) -> np.ndarray:
     """Disperse any crowd by force; otherwise wait."""
     return np.where(obs[:, _I["crowd"]] > 0.01, Action.CRACKDOWN, Action.WAIT)
@@ -89,6 +102,7 @@ def _make() -> dict[str, Callable[[], Policy]]:
         "petition": (_const(Action.PETITION), "Official channels only: always PETITION."),
         "consent": (_consent, _consent.__doc__),
         "mobilize": (_mobilize, _mobilize.__doc__),
+        "mobilize_pacify": (_mobilize_pacify, _mobilize_pacify.__doc__),
         "crackdown": (_crackdown, _crackdown.__doc__),
         "accept": (_const(Action.ACCEPT), "ACCEPT on the first day (the reference return 0 minus nothing)."),
     }
