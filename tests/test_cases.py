@@ -1,0 +1,104 @@
+"""The Changxing and Daye cases as scripted replays (massbargain.cases), over many seeds.
+
+Changxing 2013: permit request (tolerate, inform), a large orderly crowd, elite opposition; the city
+suspended the plan and nobody was reported punished. Daye 2005: police dogs on a small petition, brokers,
+escalation; ~10,000 rioted, the authorities cracked down and the provincial discipline commission
+investigated.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from massbargain import Action, Scenario
+from massbargain.agents.baselines import BASELINES
+from massbargain.cases import REPLAYS, HoldingSuperior, replay_summary, simulate
+from massbargain.rollout import run_episodes
+
+EPISODES = 4000
+SEED = 11
+
+
+@pytest.fixture(scope="module")
+def changxing():
+    sc = Scenario.preset("changxing")
+    t = simulate(REPLAYS["changxing"], sc, EPISODES, SEED)
+    return t, replay_summary(t, sc)
+
+
+@pytest.fixture(scope="module")
+def daye():
+    sc = Scenario.preset("daye")
+    t = simulate(REPLAYS["daye"], sc, EPISODES, SEED)
+    return t, replay_summary(t, sc)
+
+
+def test_changxing_replay_follows_the_case(changxing):
+    t, _ = changxing
+    # 5 May: formal objection; 7 May: the permit request (tolerate); then the details get out.
+    assert (t.action[0] == Action.PETITION).all()
+    assert (t.action[1] == Action.TOLERATE).all()
+    assert (t.action[2] == Action.LEAK).all()
+    assert not np.isin(t.action[t.alive], [Action.MOBILIZE, Action.CRACKDOWN, Action.ACCEPT]).any()
+
+
+def test_changxing_replay_ends_in_suspension_or_withdrawal_without_punishment(changxing):
+    _, s = changxing
+    assert s["suspended_or_withdrawn_unpunished"] >= 0.55  # mostly
+    assert s["concession_rate"] >= 0.90
+    assert s["punishment_rate"] <= 0.02
+    assert s["riot_rate"] <= 0.01  # the crowd stays orderly
+    assert s["peak_crowd_median"] >= 0.10  # and large
+    assert s["mean_length"] <= 15
+
+
+def test_daye_replay_follows_the_case(daye):
+    t, _ = daye
+    cracked = (t.action == Action.CRACKDOWN) & t.alive
+    assert cracked.any(axis=0).mean() >= 0.95
+    first = np.argmax(cracked, axis=0)
+    cols = np.arange(t.episodes)
+    struck = t.crowd[np.maximum(first - 1, 0), cols][cracked.any(axis=0)]
+    assert np.median(struck) <= 0.02  # the dogs were set on a small petition
+    assert ((t.action == Action.MOBILIZE) & t.alive).any(axis=0).mean() >= 0.9
+
+
+def test_daye_replay_ends_in_riot_repression_and_investigation(daye):
+    _, s = daye
+    assert s["riot_repressed_investigated"] >= 0.6  # mostly, all three together
+    assert s["riot_rate"] >= 0.8
+    assert s["repressed_rate"] >= 0.6
+    assert s["investigated_rate"] >= 0.9
+    assert s["punishment_rate"] >= 0.8
+    assert s["peak_crowd_median"] >= 50 * 0.005  # from ~100 petitioners toward ~10,000
+
+
+def test_the_moves_not_the_place_decide():
+    """Swapping the paths: the Daye path in Changxing still ends in riots and punishment, and the Changxing
+    path in Daye still wins concessions without riots (less often: Daye's elite is not cohesive)."""
+    cx, dy = Scenario.preset("changxing"), Scenario.preset("daye")
+    daye_in_cx = replay_summary(simulate(REPLAYS["daye"], cx, 2000, SEED), cx)
+    cx_in_daye = replay_summary(simulate(REPLAYS["changxing"], dy, 2000, SEED), dy)
+    assert daye_in_cx["riot_rate"] >= 0.35 and daye_in_cx["punishment_rate"] >= 0.8
+    assert cx_in_daye["riot_rate"] <= 0.02 and cx_in_daye["punishment_rate"] <= 0.05
+    assert cx_in_daye["concession_rate"] >= 0.3
+
+
+def test_simulate_matches_run_episodes():
+    sc = Scenario.preset("baseline")
+    for name in ("consent", "mobilize"):
+        t = simulate(BASELINES[name], sc, 300, 3)
+        b = run_episodes(BASELINES[name], sc, 300, 3)
+        np.testing.assert_array_equal(t.returns, b.returns)
+        np.testing.assert_array_equal(t.outcome, b.outcome)
+        np.testing.assert_array_equal(t.severity, b.severity)
+        np.testing.assert_array_equal(t.length, b.length)
+        np.testing.assert_array_equal(t.peak_disorder, b.peak_disorder)
+        assert (t.alive.sum(axis=0) == t.length).all()
+
+
+def test_holding_superior_never_concedes_or_represses():
+    t = simulate(BASELINES["mobilize"], Scenario.preset("baseline"), 200, 0, superior=HoldingSuperior())
+    assert (t.response == 0).all()
+    assert not np.isin(t.outcome, [1, 2, 3]).any()
