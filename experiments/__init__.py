@@ -1,0 +1,1 @@
+"""Experiments: the stylized-fact table, training runs and analyses of massbargain."""
