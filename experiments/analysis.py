@@ -499,11 +499,13 @@ def _edges(values: pd.Series, spec: int | Sequence[float]) -> np.ndarray:
     if spec < 1:
         raise ValueError(f"the number of bins must be >= 1, got {spec}")
     v = values.to_numpy(dtype=np.float64)
-    lo = min(0.0, float(np.nanmin(v))) if v.size else 0.0
+    lo = min(0.0, math.floor(float(np.nanmin(v)) * 1000.0) / 1000.0) if v.size else 0.0
     hi = math.ceil(float(np.nanmax(v)) * 1000.0) / 1000.0 if v.size else 1.0
     if hi <= lo:
         hi = lo + 1.0
-    return np.linspace(lo, hi, int(spec) + 1)
+    edges = np.linspace(lo, hi, int(spec) + 1)
+    edges[1:-1] = np.round(edges[1:-1], 4)  # readable labels; the outer edges still hold every value
+    return edges
 
 
 def _shares(df: pd.DataFrame, column: str, keys: list[str], categories: Sequence[str]) -> pd.DataFrame:
