@@ -655,7 +655,7 @@ def policy_surface(
     fixed: Mapping[str, float] | None = None,
     *,
     scenario: str | Path | Mapping[str, Any] | Scenario | None = "baseline",
-    base: np.ndarray | Mapping[str, float] | None = None,
+    base: np.ndarray | Mapping[str, float] | pd.Series | pd.DataFrame | None = None,
     resolution: int | tuple[int, int] = 21,
     x_range: tuple[float, float] = (0.0, 1.0),
     y_range: tuple[float, float] = (0.0, 1.0),
@@ -669,8 +669,9 @@ def policy_surface(
         fixed: values for other observed fields, e.g. ``{"police_tolerant": 1.0, "police_normal": 0.0}``
             (keep one-hot groups consistent yourself).
         scenario: where the other fields come from: the first morning of one of its episodes.
-        base: a full observation (array of F values, or a mapping of field to value over that morning)
-            instead of the scenario's first morning.
+        base: the state to start from instead of the scenario's first morning: a full observation (array
+            of F values), a mapping of fields to values (the rest from that morning), or a row of a
+            :func:`rollouts` table (a visited state, e.g. ``steps.iloc[k]``).
         resolution: grid points per axis (or a pair for x and y).
         x_range, y_range: the grid's extent on each axis.
 
@@ -687,6 +688,12 @@ def policy_surface(
         raise ValueError(f"x and y must be different fields, got {x!r} twice")
     label = policy_name(agent)
     pol = as_policy(agent)
+    if isinstance(base, pd.DataFrame):
+        if len(base) != 1:
+            raise ValueError(f"base as a DataFrame must hold one row (a visited state), got {len(base)}")
+        base = base.iloc[0]
+    if isinstance(base, pd.Series):
+        base = {field: float(base[field]) for field in OBSERVATION_FIELDS if field in base.index}
     if base is None:
         obs0 = _base_observation(Scenario.resolve(scenario))
     elif isinstance(base, Mapping):
@@ -768,13 +775,15 @@ def _read_monitors(files: list[Path]) -> pd.DataFrame:
 def learning_curves(
     run_dirs: str | Path | Iterable[str | Path], tags: str | Sequence[str] | None = None
 ) -> pd.DataFrame:
-    """Scalars logged during training, from TensorBoard event files and SB3 Monitor CSVs.
+    """Scalars logged during training: TensorBoard event files, SB3 Monitor CSVs, and the evaluation
+    history of ``metrics.json``.
 
-    ``run_dirs``: one run directory or several (searched recursively). Returns a long table with columns
-    ``run`` (str, the directory's name), ``source`` (``tensorboard`` or ``monitor``), ``tag`` (str, e.g.
-    ``rollout/ep_rew_mean`` or ``monitor/episode_return``), ``step`` (int64, environment timesteps),
-    ``value`` (float64) and ``wall_time`` (float64, seconds); ``tags`` keeps only those tags. A run with
-    neither kind of log is an error, since a curve was asked for.
+    ``run_dirs``: one run directory or several (event files and Monitor CSVs are searched recursively).
+    Returns a long table with columns ``run`` (str, the directory's name), ``source`` (``tensorboard``,
+    ``monitor`` or ``metrics``), ``tag`` (str, e.g. ``rollout/ep_rew_mean``, ``eval/mean_return``,
+    ``monitor/episode_return``, ``metrics/concession_rate``), ``step`` (int64, environment timesteps),
+    ``value`` (float64) and ``wall_time`` (float64, seconds; NaN for metrics); ``tags`` keeps only those
+    tags. A run with none of these logs is an error, since a curve was asked for.
     """
     dirs = [run_dirs] if isinstance(run_dirs, (str, os.PathLike)) else list(run_dirs)
     wanted = None if tags is None else ({tags} if isinstance(tags, str) else set(tags))
@@ -798,7 +807,8 @@ def learning_curves(
             mon.insert(0, "source", "monitor")
             mon.insert(0, "run", d.name)
             frames.append(mon)
-        if not found and not _metrics_history(d, frames):
+        found = _metrics_history(d, frames) or found
+        if not found:
             raise FileNotFoundError(
                 f"no TensorBoard event files, Monitor CSVs or metrics history under {d}; train with logging on"
             )
@@ -815,15 +825,15 @@ def learning_curves(
 
 
 def _metrics_history(d: Path, frames: list[pd.DataFrame]) -> bool:
-    """Evaluation history from a metrics JSON (a list of {timesteps, <metric>: value} records under
-    ``history`` or ``evaluations``), if a run has one; appended to ``frames`` as source ``metrics``."""
+    """The periodic evaluations in ``metrics.json`` (``history``: records of ``timesteps`` and figures, as
+    :func:`massbargain.agents.train.train` writes them), appended to ``frames`` as source ``metrics``."""
     found = False
-    for f in sorted(d.glob("*.json")):
+    for f in sorted(d.glob("metrics*.json")):
         try:
             data = json.loads(f.read_text())
         except (OSError, ValueError):
             continue
-        history = data.get("history") or data.get("evaluations") if isinstance(data, dict) else None
+        history = data.get("history") if isinstance(data, dict) else None
         if not isinstance(history, list) or not history or not isinstance(history[0], dict):
             continue
         records = pd.DataFrame(history)

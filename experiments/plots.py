@@ -377,7 +377,7 @@ def _cell(x: float, y: float, color: str) -> Any:
 
 # --- learning curves and comparisons ---------------------------------------------------------------
 
-_PREFERRED_TAGS = ("rollout/ep_rew_mean", "eval/mean_reward", "monitor/episode_return")
+_PREFERRED_TAGS = ("rollout/ep_rew_mean", "eval/mean_return", "monitor/episode_return", "metrics/mean_return")
 
 
 def plot_learning_curves(
@@ -390,8 +390,9 @@ def plot_learning_curves(
     """Learning curves of one or several runs: ``tag`` against environment timesteps, one line per run.
 
     ``runs`` is a table from :func:`~massbargain.experiments.analysis.learning_curves` or run
-    directories. ``tag`` defaults to the first logged of ``rollout/ep_rew_mean``, ``eval/mean_reward``,
-    ``monitor/episode_return``. ``smooth``: a rolling mean over that many points (default: 1 for
+    directories. ``tag`` defaults to the first logged of ``rollout/ep_rew_mean`` (the training episodes'
+    mean return), ``eval/mean_return`` (periodic greedy evaluations), ``monitor/episode_return``,
+    ``metrics/mean_return``. ``smooth``: a rolling mean over that many points (default: 1 for
     TensorBoard's already averaged scalars, about a twentieth of the points for raw Monitor episodes).
     """
     curves = runs if isinstance(runs, pd.DataFrame) else an.learning_curves(runs)

@@ -331,6 +331,21 @@ def test_surface_of_a_stochastic_agent() -> None:
     np.testing.assert_allclose(an.action_probabilities(agent, seen[0]), agent.probs(seen[:1])[0])
 
 
+def test_surface_from_a_visited_state(consent_steps: pd.DataFrame) -> None:
+    agent = SoftAgent(seed=1)
+    row = consent_steps.iloc[7]
+    s = an.policy_surface(agent, x="crowd", y="informed", base=row, fixed={"warnings": 0.2}, resolution=3)
+    seen = agent.seen[-1]
+    expected = row[list(OBSERVATION_FIELDS)].to_numpy(np.float32)
+    for field in OBSERVATION_FIELDS:
+        if field not in ("crowd", "informed", "warnings"):
+            assert (seen[:, _I[field]] == expected[_I[field]]).all(), field
+    np.testing.assert_allclose(seen[:, _I["warnings"]], 0.2, rtol=1e-6)
+    assert len(s) == 9
+    with pytest.raises(ValueError, match="one row"):
+        an.policy_surface(agent, base=consent_steps.iloc[:2])
+
+
 def test_surface_errors() -> None:
     with pytest.raises(KeyError, match="not an observed field"):
         an.policy_surface("consent", x="recklessness")
@@ -360,7 +375,9 @@ def test_learning_curves_from_monitor_and_tensorboard(tmp_path: Path) -> None:
     assert len(mon) == 40 and (np.diff(mon["step"]) > 0).all()
     assert mon["step"].iloc[-1] == sum(10 + i % 5 for i in range(40))
     assert curves["step"].dtype == np.int64 and curves["value"].dtype == np.float64
-    assert set(curves["source"]) == {"monitor"}
+    assert set(curves["source"]) == {"monitor", "metrics"}
+    evals = curves[curves["tag"] == "metrics/mean_return"]
+    assert evals["step"].tolist() == [100] and evals["value"].tolist() == [0.1]
 
     tb = pytest.importorskip("torch.utils.tensorboard")
     writer = tb.SummaryWriter(log_dir=str(run / "tb" / "PPO_1"))
@@ -380,6 +397,63 @@ def test_learning_curves_need_logs(tmp_path: Path) -> None:
         an.learning_curves(tmp_path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         an.learning_curves(tmp_path / "missing")
+
+
+# --- a trained agent from its run directory -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("stable_baselines3")
+    from massbargain.agents.config import TrainConfig
+    from massbargain.agents.train import train
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    config = TrainConfig.default().replace(
+        scenario="changxing",
+        timesteps=2048,
+        n_envs=4,
+        n_steps=256,
+        n_epochs=2,
+        eval_freq=1024,
+        eval_episodes=50,
+        checkpoint_freq=10**9,
+        progress_bar=False,
+        out=str(out),
+    )
+    return train(config, log=None)
+
+
+def test_a_run_directory_is_a_policy(run_dir: Path) -> None:
+    steps = an.rollouts(run_dir, "changxing", episodes=40, seed=0, probabilities=True)
+    assert (steps["policy"] == run_dir.name).all()
+    p = steps[list(an.PROB_COLUMNS)].to_numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    assert (p > 0).all()  # a softmax policy
+    np.testing.assert_array_equal(p.argmax(axis=1), steps["action"].cat.codes)  # act is greedy
+    again = an.rollouts(str(run_dir), "changxing", episodes=40, seed=0, probabilities=True)
+    pd.testing.assert_frame_equal(steps, again)
+    sampled = an.rollouts(run_dir, "changxing", episodes=40, seed=0, sample=True)
+    pd.testing.assert_frame_equal(sampled, an.rollouts(run_dir, "changxing", episodes=40, seed=0, sample=True))
+
+
+def test_surface_of_a_trained_agent(run_dir: Path) -> None:
+    s = an.policy_surface(run_dir, x="crowd", y="radical_share", scenario="changxing", resolution=9)
+    p = s[list(an.PROB_COLUMNS)].to_numpy()
+    assert p.shape == (81, len(Action))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    assert s.attrs["policy"] == run_dir.name
+    assert isinstance(plots.plot_policy_surface(s, "all"), Figure)
+
+
+def test_learning_curves_of_a_run(run_dir: Path) -> None:
+    curves = an.learning_curves(run_dir)
+    tags = set(curves["tag"])
+    assert {"rollout/ep_rew_mean", "eval/mean_return", "metrics/mean_return"} <= tags
+    evals = curves[curves["tag"] == "metrics/mean_return"]
+    assert evals["step"].tolist() == sorted(evals["step"]) and evals["step"].iloc[-1] >= 2048
+    fig = plots.plot_learning_curves([run_dir], "eval/mean_return")
+    assert fig.axes[0].get_ylabel() == "eval/mean_return"
 
 
 # --- plots ------------------------------------------------------------------------------------------
