@@ -84,11 +84,15 @@ def test_fact6_crackdown_on_a_small_crowd_escalates():
 
 
 def test_fact7_radical_crowds_win_less():
+    """Radical crowds (R ≥ 0.3) win at most half the concessions calm crowds (R < 0.1) of the same size win
+    (indirect standardization over crowd-size bins), and fewer in every well-populated bin."""
     m = facts.measure_radical_discount(EPISODES, SEED)
-    compared = [r for r in m["bins"] if r["calm_days"] >= 200 and r["radical_days"] >= 200]
-    assert len(compared) >= 2
-    for r in compared:
-        assert r["radical_rate"] <= 0.5 * r["calm_rate"], r
+    assert m["expected"] >= 20
+    assert m["ratio"] <= 0.5
+    populated = [r for r in m["bins"] if r["calm_days"] >= 200 and r["radical_days"] >= 200 and r["crowd"][0] >= 0.15]
+    assert populated
+    for r in populated:
+        assert r["radical_rate"] < r["calm_rate"], r
 
 
 def test_fact8_veto_punishes_without_evidence():
@@ -134,6 +138,17 @@ def test_headline_regions(stakes):
     assert grid[(0.8, 0.05)] != "mobilized"  # reckless brokers spoil mobilization even unwatched
     if stakes == 0.6:
         assert grid[(0.05, 1.0)] == "none"
+
+
+@pytest.mark.parametrize("number", [1, 2, 3, 6, 7, 8, 9, 10])
+def test_fact_fails_when_its_mechanism_is_switched_off(number):
+    """Not circular: each fact rests on a named general mechanism, and goes when that mechanism is switched
+    off (facts 4 and 5, the costly grids, are knocked out in ``python -m massbargain.experiments.facts
+    --knockouts``)."""
+    _, overrides, kwargs = facts.KNOCKOUTS[number]
+    presets = {name: Scenario.preset(name).with_overrides(overrides) for name in ("baseline", "changxing", "daye")}
+    fact = facts.FACTS[number - 1]
+    assert not fact.holds(fact.measure(1000, SEED, presets, **kwargs))
 
 
 def test_facts_table_metadata_and_command(capsys):
