@@ -938,7 +938,7 @@ def run(args: argparse.Namespace) -> int:
     if args.sensitivity:
         print()
         progress = (lambda line: print(line, file=sys.stderr, flush=True)) if not args.markdown else None
-        print(sensitivity_markdown(sensitivity(min(args.episodes, 2000), args.seed, progress=progress)))
+        print(sensitivity_markdown(sensitivity(min(args.episodes, 1500), args.seed, progress=progress)))
     return 0 if all(r["holds"] for r in rows) else 1
 
 
