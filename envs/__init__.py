@@ -2,8 +2,8 @@
 borrowing the power of the masses (Deng, Yang & Ma 2022).
 
 Importing the package registers ``MassBargain-v0``, ``MassBargain-Changxing-v0`` and
-``MassBargain-Daye-v0``. It imports only gymnasium and numpy (matplotlib lazily, for rendering), never
-torch, Stable-Baselines3 or pandas.
+``MassBargain-Daye-v0``, each with the native vector env as its ``vector_entry_point``. It imports only
+gymnasium and numpy (matplotlib lazily, for rendering), never torch, Stable-Baselines3 or pandas.
 """
 
 from massbargain.actions import ACTION_MODE, Action, EndReason, Mode, Outcome, Response, Severity, episode_mode
@@ -11,6 +11,7 @@ from massbargain.core import OBS_INDEX, OBSERVATION_FIELDS
 from massbargain.env import MassBargainEnv
 from massbargain.registration import ENV_IDS, register_envs
 from massbargain.scenario import PRESETS, Scenario, ScenarioError
+from massbargain.vector import MassBargainVectorEnv
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,7 @@ __all__ = [
     "Action",
     "EndReason",
     "MassBargainEnv",
+    "MassBargainVectorEnv",
     "Mode",
     "Outcome",
     "Response",

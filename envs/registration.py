@@ -22,6 +22,8 @@ def register_envs() -> None:
         gym.register(
             id=env_id,
             entry_point="massbargain.env:MassBargainEnv",
+            # gym.make_vec(id, num_envs=n) builds the native vector env over the same dynamics core.
+            vector_entry_point="massbargain.vector:MassBargainVectorEnv",
             kwargs={"preset": preset},
             # The deadline is part of the model and terminates the episode; no TimeLimit wrapper.
             max_episode_steps=None,
