@@ -455,7 +455,7 @@ def step(
     t = c.batch if batched else c.one
     types, n = c.types, pop.n_residents
     e = xp.effects(t.effects, actions)  # today's action's effects, indexed by _ELITE_MUL ...
-    playing = e[_PLAYING]  # 0 on ACCEPT: the day ends before residents or the superior act
+    playing = e[_PLAYING]  # 0 on ACCEPT: residents gather as on any day; no disorder, trigger or reaction
     if batched:
         B = s.day.shape[0]
         u = rng.random((4, B))  # trigger, superior, investigation after repression, punishment
@@ -537,7 +537,7 @@ def step(
     s.evidence = s.evidence + xp.minimum(trace, 1.0) * (1.0 - s.evidence)
     s.brokers = s.brokers * (1.0 - sup.repress_broker_arrest * repress) * (1.0 - bro.decay * (1.0 - s.recklessness))
     s.crowd = crowd
-    s.peak_crowd = xp.maximum(s.peak_crowd, facing * playing)
+    s.peak_crowd = xp.maximum(s.peak_crowd, facing)  # residents still gather on the day of ACCEPT
     s.disorder = disorder
     s.peak_disorder = xp.maximum(s.peak_disorder, disorder)
     pending = s.investigation_left

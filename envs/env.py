@@ -29,7 +29,8 @@ def check_action(action: Any, n: int = len(Action)) -> int:
     """The action as an int in [0, n), or a ValueError that names the allowed actions."""
     try:
         a = int(action)
-        ok = a == action and 0 <= a < n
+        # bools are ints to Python, but True as an action is a bug in the caller, not LEAK's neighbour
+        ok = a == action and 0 <= a < n and not isinstance(action, (bool, np.bool_))
     except (TypeError, ValueError):
         ok = False
     if not ok:
