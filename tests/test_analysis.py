@@ -430,7 +430,15 @@ def test_a_run_directory_is_a_policy(run_dir: Path) -> None:
     p = steps[list(an.PROB_COLUMNS)].to_numpy()
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
     assert (p > 0).all()  # a softmax policy
-    np.testing.assert_array_equal(p.argmax(axis=1), steps["action"].cat.codes)  # act is greedy
+    codes = steps["action"].cat.codes.to_numpy()
+    # a loaded agent samples by default (reproducibly: rollouts resets its generator), so every action
+    # it took had a positive probability, and not always the most probable one
+    assert (p[np.arange(len(p)), codes] > 0).all()
+    from massbargain.agents.loading import load_agent
+
+    greedy = an.rollouts(load_agent(run_dir, deterministic=True), "changxing", episodes=40, seed=0, probabilities=True)
+    g = greedy[list(an.PROB_COLUMNS)].to_numpy()
+    np.testing.assert_array_equal(g.argmax(axis=1), greedy["action"].cat.codes)  # deterministic=True is greedy
     again = an.rollouts(str(run_dir), "changxing", episodes=40, seed=0, probabilities=True)
     pd.testing.assert_frame_equal(steps, again)
     sampled = an.rollouts(run_dir, "changxing", episodes=40, seed=0, sample=True)
