@@ -200,10 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_baselines)
 
     # Subcommands whose parsers live beside their code (each module: add_parser(subparsers) and run(args)).
-    from massbargain.experiments import bench, facts
+    from massbargain.experiments import bench, facts, mode_map, sweep
 
     bench.add_parser(sub)
     facts.add_parser(sub)
+    sweep.add_parser(sub)
+    mode_map.add_parser(sub)
     return parser
 
 
