@@ -903,6 +903,11 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of every rollout (default 0)")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table (as in docs/MODEL.md)")
     p.add_argument(
+        "--replays",
+        action="store_true",
+        help="also play the Changxing and Daye case replays on both presets and print their table",
+    )
+    p.add_argument(
         "--knockouts",
         action="store_true",
         help="also measure each fact with the mechanism it rests on switched off (each should then fail)",
@@ -921,6 +926,52 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+_REPLAY_ROWS = (
+    ("concession (any)", "concession_rate"),
+    ("suspended or withdrawn, unpunished", "suspended_or_withdrawn_unpunished"),
+    ("punished", "punishment_rate"),
+    ("riot (peak disorder ≥ veto threshold)", "riot_rate"),
+    ("repressed by the superior", "repressed_rate"),
+    ("investigated", "investigated_rate"),
+    ("riot + repression + investigation", "riot_repressed_investigated"),
+    ("trigger event", "trigger_rate"),
+    ("median peak crowd", "peak_crowd_median"),
+    ("median peak disorder", "peak_disorder_median"),
+    ("mean return", "mean_return"),
+    ("mean days", "mean_length"),
+)
+
+
+def replays_markdown(episodes: int = 4000, seed: int = 0) -> str:
+    """The case replays (``massbargain.cases``) on their own preset and on the other one, as the Markdown
+    table of docs/MODEL.md section 11."""
+    from massbargain.cases import CHANGXING_REPLAY, DAYE_REPLAY, replay_summary, simulate
+
+    columns = [
+        ("Changxing path, changxing preset", CHANGXING_REPLAY, "changxing"),
+        ("Daye path, daye preset", DAYE_REPLAY, "daye"),
+        ("Daye path, changxing preset", DAYE_REPLAY, "changxing"),
+        ("Changxing path, daye preset", CHANGXING_REPLAY, "daye"),
+    ]
+    summaries = []
+    for _, policy, preset in columns:
+        scenario = Scenario.preset(preset)
+        summaries.append(replay_summary(simulate(policy, scenario, episodes, seed), scenario))
+    lines = ["| share of episodes | " + " | ".join(c[0] for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for label, key in _REPLAY_ROWS:
+        fmt = (
+            "{:+.2f}"
+            if key == "mean_return"
+            else "{:.1f}"
+            if key == "mean_length"
+            else "{:.3f}"
+            if "median" in key
+            else "{:.2f}"
+        )
+        lines.append(f"| {label} | " + " | ".join(fmt.format(s[key]) for s in summaries) + " |")
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the ``facts`` subcommand; returns 0 if every fact holds, 1 otherwise."""
     rows = facts_table(args.episodes, args.seed)
@@ -929,6 +980,9 @@ def run(args: argparse.Namespace) -> int:
         for stakes in args.regions or [0.6, 0.9]:
             print()
             print(_regions_text(stakes, min(args.episodes, 1000), args.seed))
+    if args.replays:
+        print()
+        print(replays_markdown(min(args.episodes, 4000), args.seed))
     if args.knockouts:
         print()
         print("| # | mechanism switched off | measured | fact holds |")

@@ -102,3 +102,14 @@ def test_holding_superior_never_concedes_or_represses():
     t = simulate(BASELINES["mobilize"], Scenario.preset("baseline"), 200, 0, superior=HoldingSuperior())
     assert (t.response == 0).all()
     assert not np.isin(t.outcome, [1, 2, 3]).any()
+
+
+def test_replays_table_of_the_facts_command():
+    from massbargain.experiments.facts import replays_markdown
+
+    lines = replays_markdown(episodes=400, seed=0).splitlines()
+    assert len(lines) == 2 + 12
+    cells = {line.split(" | ")[0].lstrip("| "): line.strip("|").split(" | ")[1:] for line in lines[2:]}
+    changxing, daye = (float(x) for x in cells["suspended or withdrawn, unpunished"][:2])
+    assert changxing > 0.5 and daye < 0.1  # the cases' paths, measured by the same table as docs/MODEL.md
+    assert float(cells["riot + repression + investigation"][1]) > 0.5
