@@ -1,19 +1,775 @@
-"""The headline experiment (work in progress)."""
+"""The headline experiment: where do trained officials favour consent instability over mobilization?
+
+``massbargain mode-map --out DIR`` (``--quick`` for a small budget) trains PPO officials over a grid of broker
+recklessness ρ̄ (``brokers.recklessness``, the mean of the hidden per-episode ρ) × superior monitoring μ
+(``superior.monitoring``) × stakes (``utility.stakes``) of the baseline scenario and writes::
+
+    DIR/
+      config.yaml           the resolved ModeMapConfig
+      results.csv/.parquet  one row per (cell, seed): recklessness, monitoring, stakes, seed, consent_share,
+                            mobilized_share, none_share, concession_rate, punishment_rate, mean_return, ...
+      check.csv             per-cell PPO beside the fast mode on the check cells
+      scripted.csv          the best scripted policy of each cell (the comparison column)
+      mode_map.png          the headline figure: consent − mobilized share, dominant mode in each cell
+      heatmaps.png          consent share, mobilized share, their difference, concession rate, punishment
+                            rate and return, one column per stakes value (and one PNG per metric)
+      report.md             the answer in words drawn from the table, facts 3, 4, 5, the check
+      runs/, models/        the sweep's per-run records and trained models (rerun to resume)
+
+**Fast mode (the default).** Per-cell PPO costs about a minute of CPU per 400k steps; 140 cells × 3 seeds
+would take hours on two cores. So each seed trains *one* context-conditioned policy
+(:mod:`massbargain.experiments.context`): every episode draws a cell of the grid and the policy sees the
+cell's ρ̄ and μ (stakes are already observed). Each such policy is then evaluated in every cell with the
+batched core (``episodes`` episodes per cell, the same episodes for every seed). The "seeds" of a cell are
+these independently trained policies. A few ``check_cells`` are also trained on their own with the ordinary
+recipe (:func:`massbargain.agents.train.train`, final model), and the report compares the two.
+
+Everything runs through :func:`massbargain.experiments.sweep.run_sweep` (a local process pool, or Ray), so an
+interrupted mode map resumes where it stopped. The same config gives the same tables.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
+from massbargain.scenario import Scenario, ScenarioError
+
+__all__ = [
+    "AXES",
+    "ModeMapConfig",
+    "add_parser",
+    "cell_metrics",
+    "dominant_modes",
+    "mode_map",
+    "mode_map_task",
+    "run",
+]
+
+#: Grid axes: column name -> scenario key.
+AXES = {"recklessness": "brokers.recklessness", "monitoring": "superior.monitoring", "stakes": "utility.stakes"}
+#: Episode modes the report speaks of: "none" is passive or official channels (or an early ACCEPT).
+MODES = ("none", "consent", "mobilized")
+#: Scripted policies whose best return per cell is the comparison column (as in docs/MODEL.md section 10).
+SCRIPTED = {
+    "passive": "none",
+    "petition": "none",
+    "accept": "none",
+    "consent": "consent",
+    "mobilize": "mobilized",
+    "mobilize_pacify": "mobilized",
+}
+#: Evaluation episodes of cell ``i`` use seed ``EVAL_SEED + i`` for every policy (common random numbers).
+EVAL_SEED = 20_000
+
+
+def _config_path(name: str) -> Path:
+    return Path(str(resources.files("massbargain.experiments").joinpath("configs", name)))
+
+
+def _unit_list(name: str, value: Any) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise UserError(f"{name} must be a non-empty list of numbers in [0, 1], got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+            raise UserError(f"{name} must be a list of numbers in [0, 1], got {v!r} in {list(value)}")
+        out.append(float(v))
+    if sorted(set(out)) != out:
+        raise UserError(f"{name} must be increasing without repeats, got {out}")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ModeMapConfig:
+    """What the mode map trains and evaluates (``experiments/configs/mode_map.yaml`` has the defaults).
+
+    Attributes:
+        scenario: preset (or scenario YAML) the grid's cells override.
+        recklessness, monitoring, stakes: the grid's axis values (each in [0, 1], increasing).
+        seeds: context policies to train (seeds 0 .. seeds-1); one table row per (cell, seed).
+        episodes: evaluation episodes per (cell, seed).
+        context_train: TrainConfig fields of the context policies (on top of ppo_default.yaml).
+        check_cells: (recklessness, monitoring, stakes) cells also trained on their own; each must be a
+            grid point.
+        check_seeds: seeds of the per-cell runs.
+        check_train: TrainConfig fields of the per-cell runs.
+        scripted_episodes: episodes per cell for the best scripted policy.
+        workers: parallel runs (the command's ``--workers`` overrides it).
+    """
+
+    scenario: str = "baseline"
+    recklessness: tuple[float, ...] = (0.05, 0.2, 0.4, 0.6, 0.8)
+    monitoring: tuple[float, ...] = (0.0, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
+    stakes: tuple[float, ...] = (0.1, 0.35, 0.6, 0.9)
+    seeds: int = 3
+    episodes: int = 1000
+    context_train: Mapping[str, Any] = field(default_factory=lambda: {"timesteps": 800_000})
+    check_cells: tuple[tuple[float, float, float], ...] = ()
+    check_seeds: tuple[int, ...] = (0,)
+    check_train: Mapping[str, Any] = field(default_factory=lambda: {"timesteps": 400_000})
+    scripted_episodes: int = 400
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        for name in AXES:
+            object.__setattr__(self, name, _unit_list(name, getattr(self, name)))
+        for name, lo in (("seeds", 1), ("episodes", 2), ("scripted_episodes", 2), ("workers", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise UserError(f"{name} must be a whole number >= {lo}, got {v!r}")
+        seeds = self.check_seeds
+        if not isinstance(seeds, (list, tuple)) or not all(isinstance(s, int) and s >= 0 for s in seeds):
+            raise UserError(f"check_seeds must be a list of seeds >= 0, got {seeds!r}")
+        object.__setattr__(self, "check_seeds", tuple(seeds))
+        cells = []
+        for cell in self.check_cells:
+            if not isinstance(cell, (list, tuple)) or len(cell) != 3:
+                raise UserError(f"check_cells: each cell is [recklessness, monitoring, stakes], got {cell!r}")
+            for axis, v in zip(AXES, cell, strict=True):
+                if float(v) not in getattr(self, axis):
+                    raise UserError(
+                        f"check_cells: {axis} {v!r} of {list(cell)} is not on the grid; {axis} values: "
+                        f"{list(getattr(self, axis))}"
+                    )
+            cells.append(tuple(float(v) for v in cell))
+        object.__setattr__(self, "check_cells", tuple(cells))
+        for name in ("context_train", "check_train"):
+            value = getattr(self, name)
+            if not isinstance(value, Mapping):
+                raise UserError(f"{name} must be a mapping of training fields, got {value!r}")
+            bad = [k for k in value if k in ("scenario", "overrides", "out", "seed")]
+            if bad:
+                raise UserError(f"{name}: {bad[0]!r} is set by the mode map; leave it out")
+            self.train_config(name)  # validates (ConfigError names the field)
+        try:
+            Scenario.resolve(self.scenario)
+        except ScenarioError as exc:
+            raise UserError(f"scenario: {exc}") from None
+
+    # --- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> ModeMapConfig:
+        """Load a config from YAML (unknown keys refused with the list of valid ones)."""
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"mode-map config {str(path)!r} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"mode-map config {str(path)!r} is not valid YAML: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise UserError(f"{path}: must be a mapping of fields")
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in data if k not in names]
+        if unknown:
+            raise UserError(f"{path}: unknown mode-map key {unknown[0]!r}; valid keys: {', '.join(names)}")
+        data = dict(data)
+        if "check_cells" in data:
+            data["check_cells"] = tuple(tuple(c) if isinstance(c, list) else c for c in data["check_cells"] or ())
+        try:
+            return cls(**data)
+        except UserError as exc:
+            raise UserError(f"{path}: {exc}") from None
+
+    @classmethod
+    def default(cls, quick: bool = False) -> ModeMapConfig:
+        """``mode_map.yaml`` (or ``mode_map_quick.yaml``) of ``massbargain.experiments/configs``."""
+        return cls.from_yaml(_config_path("mode_map_quick.yaml" if quick else "mode_map.yaml"))
+
+    def replace(self, **changes: Any) -> ModeMapConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, Mapping):
+                v = dict(v)
+            elif isinstance(v, tuple):
+                v = [list(x) if isinstance(x, tuple) else x for x in v]
+            out[f.name] = v
+        return out
+
+    # --- derived ----------------------------------------------------------------------------------------
+    def train_config(self, which: str) -> TrainConfig:
+        """The TrainConfig of the context policies (``context_train``) or the per-cell runs (``check_train``)."""
+        return TrainConfig.default().replace(progress_bar=False, **dict(getattr(self, which)))
+
+    def cells(self) -> list[tuple[float, float, float]]:
+        """Every (recklessness, monitoring, stakes) of the grid, stakes outermost, monitoring fastest."""
+        return [(r, m, s) for s in self.stakes for r in self.recklessness for m in self.monitoring]
+
+    def scenario_of(self, cell: Sequence[float]) -> Scenario:
+        return Scenario.resolve(self.scenario).with_overrides(dict(zip(AXES.values(), cell, strict=True)))
+
+
+# --- measuring a policy in a cell ----------------------------------------------------------------------
+
+
+def cell_metrics(policy: Any, scenario: Scenario, episodes: int, seed: int) -> dict[str, float]:
+    """What ``policy`` does and gets in ``scenario``: the figures of
+    :func:`massbargain.agents.evaluation.summarize`, plus ``none_share`` (passive or official channels),
+    ``accept_rate`` (episodes the official ended with ACCEPT) and ``days_<action>`` (share of days on each
+    action)."""
+    from massbargain.actions import Action, EndReason
+    from massbargain.agents.evaluation import summarize
+    from massbargain.rollout import run_episodes
+
+    reset = getattr(policy, "reset", None)
+    if callable(reset):
+        reset(seed=seed)
+    batch = run_episodes(policy, scenario, episodes, seed)
+    out = summarize(batch)
+    out["none_share"] = out["passive_share"] + out["official_channel_share"]
+    out["accept_rate"] = float((batch.end_reason == EndReason.ACCEPTED).mean())
+    days = batch.action_counts.sum(axis=0)
+    for a in Action:
+        out[f"days_{a.name.lower()}"] = float(days[a] / max(days.sum(), 1))
+    return {k: v for k, v in out.items() if k != "episodes"}
+
+
+def _cell_index(cfg: ModeMapConfig, cell: Sequence[float]) -> int:
+    return cfg.cells().index(tuple(float(v) for v in cell))
+
+
+def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = None) -> dict[str, Any]:
+    """One run of the mode map (the sweep's ``fn``): ``config["kind"]`` is ``context`` (train a context
+    policy with ``seed`` and evaluate it in every cell), ``cell`` (train PPO on ``config["cell"]`` alone and
+    evaluate it there) or ``scripted`` (the best scripted policy of every cell). ``config["mode_map"]`` is
+    the :class:`ModeMapConfig` as a dict."""
+    from massbargain.agents.loading import TrainedAgent, load_agent
+
+    cfg = ModeMapConfig(**{**config["mode_map"], "check_cells": tuple(map(tuple, config["mode_map"]["check_cells"]))})
+    kind = config["kind"]
+    started = time.perf_counter()
+    if kind == "context":
+        from massbargain.experiments.context import ContextEncoder, ContextPolicy, save_model, train_context_policy
+
+        cells = cfg.cells()
+        scenarios = [cfg.scenario_of(c) for c in cells]
+        model = train_context_policy(scenarios, cfg.train_config("context_train").replace(seed=seed))
+        seconds = time.perf_counter() - started
+        if workdir is not None:
+            save_model(model, Path(workdir) / "model.zip")
+        agent = TrainedAgent(model, name=f"context-{seed}", seed=seed)
+        encode = ContextEncoder(scenarios)
+        rows = []
+        for i, (cell, scen) in enumerate(zip(cells, scenarios, strict=True)):
+            policy = ContextPolicy(agent, encode(scen))
+            rows.append(
+                {**dict(zip(AXES, cell, strict=True)), **cell_metrics(policy, scen, cfg.episodes, EVAL_SEED + i)}
+            )
+        return {"rows": rows, "train_seconds": round(seconds, 2)}
+    if kind == "cell":
+        import tempfile
+
+        from massbargain.agents.train import train
+
+        cell = tuple(config["cell"])
+        scen = cfg.scenario_of(cell)
+        overrides = dict(zip(AXES.values(), cell, strict=True))
+        tc = cfg.train_config("check_train").replace(scenario=cfg.scenario, overrides=overrides, seed=seed)
+        with tempfile.TemporaryDirectory(prefix="massbargain-cell-") as tmp:
+            run_dir = Path(workdir) if workdir is not None else Path(tmp) / "run"
+            train(tc.replace(out=str(run_dir)), log=None)
+            seconds = time.perf_counter() - started
+            agent = load_agent(run_dir, which="final", seed=seed)
+            metrics = cell_metrics(agent, scen, cfg.episodes, EVAL_SEED + _cell_index(cfg, cell))
+        return {"row": {**dict(zip(AXES, cell, strict=True)), **metrics}, "train_seconds": round(seconds, 2)}
+    if kind == "scripted":
+        from massbargain.agents import BASELINES
+
+        rows = []
+        for i, cell in enumerate(cfg.cells()):
+            scen = cfg.scenario_of(cell)
+            figures = {n: cell_metrics(BASELINES[n], scen, cfg.scripted_episodes, EVAL_SEED + i) for n in SCRIPTED}
+            best = max(figures, key=lambda n: figures[n]["mean_return"])
+            best_by_mode = {m: max(figures[n]["mean_return"] for n in SCRIPTED if SCRIPTED[n] == m) for m in MODES}
+            row = {**dict(zip(AXES, cell, strict=True)), "scripted_best": best, "scripted_mode": SCRIPTED[best]}
+            row["scripted_return"] = figures[best]["mean_return"]
+            row.update({f"scripted_{m}_return": v for m, v in best_by_mode.items()})
+            for n in ("mobilize", "mobilize_pacify", "consent"):
+                row[f"{n}_punishment"] = figures[n]["punishment_rate"]
+                row[f"{n}_return"] = figures[n]["mean_return"]
+                row[f"{n}_return_ci95"] = figures[n]["return_ci95"]
+            rows.append(row)
+        return {"rows": rows}
+    raise ValueError(f"unknown mode-map task kind {kind!r}")
+
+
+# --- the experiment ------------------------------------------------------------------------------------
+
+
+def _runs(cfg: ModeMapConfig) -> list[Any]:
+    from massbargain.experiments.sweep import Run
+
+    base = {"mode_map": cfg.to_dict()}
+    runs = [Run({**base, "kind": "context"}, s) for s in range(cfg.seeds)]
+    runs += [Run({**base, "kind": "cell", "cell": list(c)}, s) for c in cfg.check_cells for s in cfg.check_seeds]
+    runs.append(Run({**base, "kind": "scripted"}, 0))
+    return runs
+
+
+def dominant_modes(df: Any) -> Any:
+    """The mode with the largest share (none, consent or mobilized) of each row of a table with
+    ``none_share``, ``consent_share`` and ``mobilized_share``."""
+    shares = df[[f"{m}_share" for m in MODES]].to_numpy()
+    return np.array(MODES, dtype=object)[shares.argmax(axis=1)]
+
+
+def mode_map(
+    cfg: ModeMapConfig,
+    out: str | os.PathLike,
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool = True,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Run the mode map into ``out`` (resuming it); write tables, figures and ``report.md``.
+
+    Returns ``{"results": DataFrame (cell, seed), "cells": DataFrame (cell, seeds pooled), "check":
+    DataFrame, "scripted": DataFrame, "facts": list of fact rows, "seconds": wall time of this call}``.
+    """
+    import pandas as pd
+    import yaml
+
+    from massbargain.experiments import sweep as sw
+
+    say = log or (lambda *a, **k: None)
+    started = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    runs = _runs(cfg)
+    n_workers = workers or cfg.workers
+    say(
+        f"mode map: {len(cfg.cells())} cells x {cfg.seeds} context policies "
+        f"({cfg.train_config('context_train').timesteps} steps each), "
+        f"{len(cfg.check_cells) * len(cfg.check_seeds)} per-cell check runs, {n_workers} workers; {out}"
+    )
+    records = sw.run_sweep(
+        runs, out, fn=mode_map_task, backend=backend, workers=n_workers, address=address, progress=progress, desc="runs"
+    )
+    results, check_rows, scripted = [], [], None
+    for run, rec in zip(runs, records, strict=True):
+        kind = run.config["kind"]
+        if kind == "context":
+            results += [{**r, "seed": rec["seed"]} for r in rec["metrics"]["rows"]]
+        elif kind == "cell":
+            check_rows.append({**rec["metrics"]["row"], "seed": rec["seed"], "method": "per-cell"})
+        else:
+            scripted = pd.DataFrame(rec["metrics"]["rows"])
+    df = pd.DataFrame(results)
+    axes = list(AXES)
+    df = df[[*axes, "seed", *[c for c in df.columns if c not in (*axes, "seed")]]]
+    df["mode"] = dominant_modes(df)
+    df = df.merge(scripted[[*axes, "scripted_best", "scripted_mode", "scripted_return"]], on=axes, how="left")
+    sw.write_table(df, out, "results")
+    scripted_path = out / "scripted.csv"
+    atomic_write_text(scripted_path, scripted.to_csv(index=False))
+    cells = _pool(df)
+    check = _check_table(df, pd.DataFrame(check_rows)) if check_rows else pd.DataFrame()
+    atomic_write_text(out / "check.csv", check.to_csv(index=False))
+    facts = _facts(cfg, df, cells, scripted)
+    from massbargain.experiments import mode_map_plots as mp
+
+    figures = mp.write_figures(cells, out)
+    seconds = time.perf_counter() - started
+    report = _report(cfg, df, cells, check, scripted, facts, figures, seconds, records)
+    atomic_write_text(out / "report.md", report)
+    say(f"done in {seconds:.0f} s: {out / 'report.md'}, {out / 'results.csv'}, {out / 'mode_map.png'}")
+    return {"results": df, "cells": cells, "check": check, "scripted": scripted, "facts": facts, "seconds": seconds}
+
+
+def _tcrit(n: int) -> float:
+    """Two-sided 95% Student t quantile with n - 1 degrees of freedom (n >= 2)."""
+    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+    return table.get(n - 1, 1.96 + 2.5 / max(n - 1, 1))
+
+
+def _pool(df: Any) -> Any:
+    """One row per cell: means over seeds, the seeds' 95% interval of the return, mode agreement."""
+    axes = list(AXES)
+    metrics = [c for c in df.columns if c not in (*axes, "seed", "mode", "scripted_best", "scripted_mode")]
+    g = df.groupby(axes, sort=True)
+    cells = g[metrics].mean().reset_index()
+    n = g.size().to_numpy()
+    sd = g["mean_return"].std(ddof=1).fillna(0.0).to_numpy()
+    cells["seeds"] = n
+    cells["return_seed_ci95"] = np.where(n > 1, [_tcrit(k) for k in n] * sd / np.sqrt(np.maximum(n, 1)), np.nan)
+    cells["mode"] = dominant_modes(cells)
+    agree = g.apply(
+        lambda x: float((x["mode"] == dominant_modes(x[[f"{m}_share" for m in MODES]].mean().to_frame().T)[0]).mean()),
+        include_groups=False,
+    )
+    cells["mode_agreement"] = agree.to_numpy()
+    cells = cells.merge(df.groupby(axes)[["scripted_best", "scripted_mode"]].first().reset_index(), on=axes)
+    return cells
+
+
+def _check_table(df: Any, per_cell: Any) -> Any:
+    """Per-cell PPO beside the fast mode (context policies, seeds pooled) on each check cell."""
+    import pandas as pd
+
+    axes = list(AXES)
+    keep = [
+        "mean_return",
+        "return_ci95",
+        "consent_share",
+        "mobilized_share",
+        "none_share",
+        "concession_rate",
+        "punishment_rate",
+    ]
+    rows = []
+    for cell, grp in per_cell.groupby(axes, sort=False):
+        ctx = df[(df[axes] == pd.Series(dict(zip(axes, cell, strict=True)))).all(axis=1)]
+        pc = grp[keep].mean()
+        cx = ctx[keep].mean()
+        row = dict(zip(axes, cell, strict=True))
+        for k in keep:
+            row[f"per_cell_{k}"] = float(pc[k])
+            row[f"context_{k}"] = float(cx[k])
+        row["per_cell_seeds"] = len(grp)
+        row["context_seeds"] = len(ctx)
+        row["per_cell_mode"] = dominant_modes(grp[[f"{m}_share" for m in MODES]].mean().to_frame().T)[0]
+        row["context_mode"] = dominant_modes(cx[[f"{m}_share" for m in MODES]].to_frame().T)[0]
+        row["return_gap"] = row["context_mean_return"] - row["per_cell_mean_return"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- stylized facts 3, 4, 5 by trained agents ------------------------------------------------------------
+
+
+def _facts(cfg: ModeMapConfig, df: Any, cells: Any, scripted: Any) -> list[dict[str, Any]]:
+    """Facts 3, 4 and 5 of docs/MODEL.md measured on the trained agents (rows: claim, measured, criterion, holds)."""
+    facts = []
+    r_lo, r_hi = cfg.recklessness[0], cfg.recklessness[-1]
+    s_hi = cfg.stakes[-1]
+    mu_daye = min(cfg.monitoring, key=lambda m: abs(m - 0.6))
+
+    # Fact 3: where brokers are reckless, mobilizing is punished and returns less; trained agents avoid it.
+    at = cells[(cells.recklessness == r_hi) & (cells.monitoring == mu_daye) & (cells.stakes == s_hi)].iloc[0]
+    sc = scripted[(scripted.recklessness == r_hi) & (scripted.monitoring == mu_daye) & (scripted.stakes == s_hi)].iloc[
+        0
+    ]
+    lo = cells[(cells.recklessness == r_lo)]
+    hi = cells[(cells.recklessness == r_hi)]
+    mob_pun = max(sc["mobilize_punishment"], sc["mobilize_pacify_punishment"])
+    mob_ret = max(sc["mobilize_return"], sc["mobilize_pacify_return"])
+    ci = max(sc["mobilize_return_ci95"], sc["mobilize_pacify_return_ci95"])
+    seed_ci = at["return_seed_ci95"] if np.isfinite(at["return_seed_ci95"]) else 0.0
+    holds3 = (
+        min(sc["mobilize_punishment"], sc["mobilize_pacify_punishment"]) >= 0.5
+        and sc["consent_return"] - sc["consent_return_ci95"] > mob_ret + ci
+        and at["mean_return"] + seed_ci >= sc["consent_return"] - sc["consent_return_ci95"]
+        and at["mobilized_share"] <= 0.1
+    )
+    facts.append(
+        {
+            "fact": 3,
+            "claim": "Mobilization backfires with reckless brokers: punishment is common and the return is below "
+            "consent's.",
+            "measured": f"ρ̄ = {r_hi}, μ = {mu_daye}, S = {s_hi}: mobilizing (scripted mobilize / mobilize_pacify) "
+            f"is punished in {_pct(sc['mobilize_punishment'])} / {_pct(sc['mobilize_pacify_punishment'])} and "
+            f"returns at best {mob_ret:+.3f}, scripted consent {sc['consent_return']:+.3f}; the trained agents "
+            f"mobilize in {_pct(at['mobilized_share'])} of episodes, are punished in {_pct(at['punishment_rate'])} "
+            f"and return {at['mean_return']:+.3f} (± {_num(seed_ci)} over seeds). Agents' mobilized share, grid "
+            f"mean: ρ̄ = {r_lo}: {_pct(lo['mobilized_share'].mean())}, ρ̄ = {r_hi}: {_pct(hi['mobilized_share'].mean())}",
+            "criterion": "both mobilization policies punished ≥ 50% and below consent by more than the intervals; "
+            "the agents mobilize in ≤ 10% of episodes there and return at least consent's (within the intervals)",
+            "holds": bool(holds3),
+            "detail": {"mobilize_punishment": mob_pun},
+        }
+    )
+
+    # Fact 4: mass pressure rises with stakes; at low stakes no mass pressure.
+    by_s = cells.groupby("stakes")[["consent_share", "mobilized_share", "none_share"]].mean()
+    mass = (by_s["consent_share"] + by_s["mobilized_share"]).to_numpy()
+    low = cells[cells.stakes == cfg.stakes[0]]
+    low_none = float((low["mode"] == "none").mean())
+    rising = bool(np.all(np.diff(mass) >= -0.02)) and mass[-1] > mass[0]
+    holds4 = rising and low_none >= 0.5
+    facts.append(
+        {
+            "fact": 4,
+            "claim": "The use of mass pressure rises with stakes; at low stakes the best policy is passive or "
+            "official channels.",
+            "measured": "share of episodes with mass pressure (consent or mobilized), grid mean: "
+            + ", ".join(f"S={s}: {_pct(v)}" for s, v in zip(by_s.index, mass, strict=True))
+            + f"; at S = {cfg.stakes[0]} no mass pressure is the agents' dominant mode in {_pct(low_none)} of cells",
+            "criterion": "mass-pressure share rising with S (no drop > 2 points) and higher at the top than at the "
+            "bottom; at the lowest S no mass pressure dominates in ≥ 50% of cells",
+            "holds": bool(holds4),
+        }
+    )
+
+    # Fact 5: along monitoring, mobilized -> consent -> none (at prudent brokers and middling stakes).
+    s5 = min(cfg.stakes, key=lambda s: abs(s - 0.6))
+    line = cells[(cells.recklessness == r_lo) & (cells.stakes == s5)].sort_values("monitoring")
+    seq = list(line["mode"])
+    order = {"mobilized": 0, "consent": 1, "none": 2}
+    ranks = [order[m] for m in seq]
+    holds5 = all(b >= a for a, b in zip(ranks, ranks[1:], strict=False)) and set(seq) == set(MODES)
+    facts.append(
+        {
+            "fact": 5,
+            "claim": "Higher monitoring μ moves the best policy from mobilization to consent, and at very high μ "
+            "away from mass pressure altogether.",
+            "measured": f"ρ̄ = {r_lo}, S = {s5}: agents' dominant mode "
+            + ", ".join(f"μ={m}: {mode}" for m, mode in zip(line["monitoring"], seq, strict=True))
+            + "; mobilized share "
+            + ", ".join(f"{_pct(v)}" for v in line["mobilized_share"])
+            + "; consent share "
+            + ", ".join(f"{_pct(v)}" for v in line["consent_share"]),
+            "criterion": "along μ the dominant mode runs mobilized → consent → none, each at least once, never back",
+            "holds": bool(holds5),
+            "partial": all(b >= a for a, b in zip(ranks, ranks[1:], strict=False)),
+        }
+    )
+    return facts
+
+
+# --- the report ----------------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.0f}%"
+
+
+def _num(x: float, fmt: str = ".3f") -> str:
+    return "n/a" if x is None or not np.isfinite(x) else format(x, fmt)
+
+
+def _span(values: Sequence[float]) -> str:
+    vals = sorted(set(float(v) for v in values))
+    if not vals:
+        return "nowhere"
+    return f"{vals[0]:g}" if len(vals) == 1 else f"{vals[0]:g}–{vals[-1]:g}"
+
+
+def _region_text(cfg: ModeMapConfig, cells: Any, mode: str) -> str:
+    sub = cells[cells["mode"] == mode]
+    n = len(cells)
+    if sub.empty:
+        return f"in none of the {n} cells"
+    parts = []
+    for s in cfg.stakes:
+        at = sub[sub.stakes == s]
+        if at.empty:
+            continue
+        where = "; ".join(f"ρ̄ {r:g} at μ {_span(g['monitoring'])}" for r, g in at.groupby("recklessness") if len(g))
+        parts.append(f"S = {s:g}: {len(at)} of {len(cells[cells.stakes == s])} cells ({where})")
+    outcome = (
+        f"there the agents win a concession in {_pct(sub['concession_rate'].mean())} of episodes, are punished in "
+        f"{_pct(sub['punishment_rate'].mean())}, and return {sub['mean_return'].mean():+.3f} on average "
+        f"(cell range {sub['mean_return'].min():+.3f} to {sub['mean_return'].max():+.3f})"
+    )
+    return f"in {len(sub)} of {n} cells — " + "; ".join(parts) + f". {outcome}"
+
+
+def _report(
+    cfg: ModeMapConfig,
+    df: Any,
+    cells: Any,
+    check: Any,
+    scripted: Any,
+    facts: list[dict[str, Any]],
+    figures: Sequence[Path],
+    seconds: float,
+    records: Sequence[Mapping[str, Any]],
+) -> str:
+    ctx_t = cfg.train_config("context_train").timesteps
+    chk_t = cfg.train_config("check_train").timesteps
+    train_secs = [r["metrics"].get("train_seconds") for r in records if r["config"]["kind"] == "context"]
+    n_cells = len(cells)
+    counts = cells["mode"].value_counts()
+    lines = [
+        "# Mode map: where do trained officials favour consent instability over mobilization?",
+        "",
+        f"Generated by `massbargain mode-map` from `results.csv` ({len(df)} rows: {n_cells} cells × {cfg.seeds} "
+        f"seeds). Scenario `{cfg.scenario}`; grid: broker recklessness ρ̄ {list(cfg.recklessness)} × monitoring μ "
+        f"{list(cfg.monitoring)} × stakes S {list(cfg.stakes)}. Every number below is read from the tables in this "
+        "folder.",
+        "",
+        "## Method",
+        "",
+        f"Fast mode: {cfg.seeds} PPO policies (seeds 0–{cfg.seeds - 1}), each trained for {ctx_t:,} steps with the "
+        "cell drawn afresh every episode and its ρ̄ and μ given as inputs (stakes are observed anyway), then "
+        f"evaluated in every cell on {cfg.episodes} episodes (the same episodes for every seed; agents sample "
+        "their actions, as they were trained). A cell's *dominant mode* is the most common episode mode of its "
+        "agents: *none* (passive or official channels, including an early ACCEPT), *consent* (leak or tolerate, "
+        "no brokers) or *mobilized* (brokers). Intervals: ± the 95% t-interval over seeds (training variation); "
+        "each (cell, seed) row also has its episode interval `return_ci95`. "
+        f"Training took {', '.join(f'{s:.0f}' for s in train_secs if s)} s per policy; the whole run {seconds:.0f} s "
+        "of wall time (resumed runs count only the resumed part).",
+        "",
+        "## Answer",
+        "",
+        f"Dominant modes over the {n_cells} cells: none {counts.get('none', 0)}, consent {counts.get('consent', 0)}, "
+        f"mobilized {counts.get('mobilized', 0)}.",
+        "",
+        f"- **No mass pressure pays** {_region_text(cfg, cells, 'none')}.",
+        f"- **Consent instability dominates** {_region_text(cfg, cells, 'consent')}.",
+        f"- **Mobilization dominates** {_region_text(cfg, cells, 'mobilized')}.",
+        "",
+    ]
+    # How the trained agents play consent (what they actually do with their days), and early acceptance.
+    cons = cells[cells["mode"] == "consent"]
+    if not cons.empty:
+        lines.append(
+            f"Where consent dominates, the agents spend {_pct(cons['days_leak'].mean())} of their days leaking, "
+            f"{_pct(cons['days_tolerate'].mean())} tolerating, {_pct(cons['days_petition'].mean())} petitioning "
+            f"and {_pct(cons['days_wait'].mean())} waiting; episodes last {cons['mean_length'].mean():.1f} days on "
+            "average."
+        )
+    lines.append(
+        f"Early acceptance: agents end {_pct(cells['accept_rate'].mean())} of episodes with ACCEPT over the grid "
+        f"(most in a cell: {_pct(cells['accept_rate'].max())})."
+    )
+    # Comparison with the scripted policies.
+    same = float((cells["mode"] == cells["scripted_mode"]).mean())
+    adv = (cells["mean_return"] - cells["scripted_return"]).to_numpy()
+    sc_counts = scripted["scripted_mode"].value_counts()
+    lines += [
+        "",
+        f"Beside the best scripted policy of each cell (of {', '.join(SCRIPTED)}; {cfg.scripted_episodes} episodes, "
+        f"`scripted.csv`): the scripted map has none {sc_counts.get('none', 0)}, "
+        f"consent {sc_counts.get('consent', 0)}, "
+        f"mobilized {sc_counts.get('mobilized', 0)} cells; the agents' dominant mode equals the scripted best mode in "
+        f"{_pct(same)} of cells. The agents' return minus the best scripted return: mean {adv.mean():+.3f}, "
+        f"from {adv.min():+.3f} to {adv.max():+.3f}; they beat the best script in {_pct(float((adv > 0).mean()))} of "
+        "cells.",
+        "",
+        "## How confident",
+        "",
+        f"- Seeds agree on a cell's dominant mode in {_pct(float((cells['mode_agreement'] == 1).mean()))} of cells "
+        f"(all {cfg.seeds} seeds the same); mean agreement {_pct(cells['mode_agreement'].mean())}.",
+        f"- Return interval over seeds: median ± {_num(float(np.nanmedian(cells['return_seed_ci95'])))}, largest "
+        f"± {_num(float(np.nanmax(cells['return_seed_ci95'])) if cells['return_seed_ci95'].notna().any() else np.nan)};"
+        f" episode interval per (cell, seed): median ± {_num(float(df['return_ci95'].median()))}.",
+        f"- Margin of the dominant mode (its share minus the runner-up's): median "
+        f"{_pct(float(np.median(_margins(cells))))}; cells decided by less than 20 points: "
+        f"{int((_margins(cells) < 0.2).sum())} of {n_cells}.",
+    ]
+    if not check.empty:
+        agree = int((check["per_cell_mode"] == check["context_mode"]).sum())
+        lines += [
+            f"- Per-cell check ({len(check)} cells, PPO trained on the cell alone for {chk_t:,} steps, seeds "
+            f"{list(cfg.check_seeds)}, final model): the fast mode's dominant mode agrees in {agree} of {len(check)} "
+            f"cells; return gap (fast − per-cell) mean {check['return_gap'].mean():+.3f}, largest "
+            f"|gap| {check['return_gap'].abs().max():.3f}.",
+            "",
+            "| ρ̄ | μ | S | per-cell mode | fast mode | per-cell return | fast return | per-cell consent / mobilized "
+            "| fast consent / mobilized | per-cell punished | fast punished |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for _, r in check.iterrows():
+            lines.append(
+                f"| {r.recklessness:g} | {r.monitoring:g} | {r.stakes:g} | {r.per_cell_mode} | {r.context_mode} | "
+                f"{r.per_cell_mean_return:+.3f} ± {r.per_cell_return_ci95:.3f} | {r.context_mean_return:+.3f} | "
+                f"{_pct(r.per_cell_consent_share)} / {_pct(r.per_cell_mobilized_share)} | "
+                f"{_pct(r.context_consent_share)} / {_pct(r.context_mobilized_share)} | "
+                f"{_pct(r.per_cell_punishment_rate)} | {_pct(r.context_punishment_rate)} |"
+            )
+    lines += [
+        "",
+        "## Stylized facts 3, 4 and 5 by trained agents",
+        "",
+        "| # | claim | measured | criterion | holds |",
+        "|---|---|---|---|---|",
+    ]
+    for f in facts:
+        holds = "yes" if f["holds"] else "no"
+        lines.append(f"| {f['fact']} | {f['claim']} | {f['measured']} | {f['criterion']} | {holds} |")
+    lines += [
+        "",
+        "## Figures",
+        "",
+        *[f"- [{p.name}]({p.name})" for p in figures],
+        "",
+        "![mode map](mode_map.png)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _margins(cells: Any) -> np.ndarray:
+    shares = np.sort(cells[[f"{m}_share" for m in MODES]].to_numpy(), axis=1)
+    return shares[:, -1] - shares[:, -2]
+
+
+# --- command line ----------------------------------------------------------------------------------------
+
+_EXAMPLES = """\
+examples:
+  massbargain mode-map --quick --out runs/mode-map-quick     # about 2 minutes on 2 cores
+  massbargain mode-map --out runs/mode-map                   # about 10 minutes on 2 cores
+  massbargain mode-map --config my_grid.yaml --out runs/mine --workers 8
+  massbargain mode-map --out runs/mode-map --backend ray --address HEAD_IP:6379
+
+Rerun the same command to resume an interrupted map. Output: results.csv/.parquet (one row per cell and
+seed), check.csv, scripted.csv, mode_map.png, heatmaps.png (+ one PNG per metric), report.md.
+Defaults: experiments/configs/mode_map.yaml (--quick: mode_map_quick.yaml).
+"""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register the ``mode-map`` subcommand."""
-    p = subparsers.add_parser("mode-map", help="the headline experiment: where learned policies favour each mode")
-    p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--quick", action="store_true")
+    """Register the ``mode-map`` subcommand on an argparse ``subparsers`` object; :func:`run` executes it."""
+    from massbargain.experiments.sweep import BACKENDS, _positive_int
+
+    p = subparsers.add_parser(
+        "mode-map",
+        help="the headline experiment: where trained agents favour consent over mobilization",
+        description="Train PPO officials over broker recklessness x monitoring x stakes, evaluate them in every "
+        "cell, and write the results table, heatmaps and a report.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun with it to resume)")
+    p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): about 2 minutes")
+    p.add_argument("--config", metavar="FILE.yaml", help="a mode-map config replacing the default")
+    p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
+    p.add_argument("--workers", type=_positive_int, help="parallel runs (default: the config's workers)")
+    p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    """Execute ``massbargain mode-map``."""
+    if args.config and args.quick:
+        raise UserError("--quick and --config exclude each other (--quick is the config mode_map_quick.yaml)")
+    if args.address and args.backend != "ray":
+        raise UserError("--address is for --backend ray")
+    cfg = ModeMapConfig.from_yaml(args.config) if args.config else ModeMapConfig.default(quick=args.quick)
+    try:
+        mode_map(
+            cfg,
+            args.out,
+            backend=args.backend,
+            workers=args.workers,
+            address=args.address,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print(f"interrupted; finished runs are kept. Resume with the same command (--out {args.out}).")
+        raise
+    return 0

@@ -317,9 +317,12 @@ def _worker_init() -> None:
         pass
 
 
-def _execute(fn: RunFn, config: Mapping[str, Any], seed: int, workdir: str | None) -> tuple[dict[str, Any], float]:
-    """Run ``fn`` in a worker; returns (metrics, seconds)."""
-    _worker_init()
+def _execute(
+    fn: RunFn, config: Mapping[str, Any], seed: int, workdir: str | None, worker: bool = True
+) -> tuple[dict[str, Any], float]:
+    """Run ``fn`` (in a worker process, unless ``worker`` is false); returns (metrics, seconds)."""
+    if worker:
+        _worker_init()
     if workdir is not None and Path(workdir).exists():
         shutil.rmtree(workdir)  # an unfinished run's leftovers: start it afresh
     started = time.perf_counter()
@@ -411,7 +414,7 @@ def run_sweep(
                 _run_ray(pending, out, fn, workdir, workers, address, bar)
             elif n == 1 or len(pending) == 1:
                 for r in pending:
-                    metrics, seconds = _execute(fn, r.config, r.seed, workdir(r))
+                    metrics, seconds = _execute(fn, r.config, r.seed, workdir(r), worker=False)
                     _record(out, r, metrics, seconds)
                     if bar is not None:
                         bar.update(1)

@@ -1,0 +1,218 @@
+"""One PPO policy for a whole grid of scenarios: the context is drawn per episode and given to the agent.
+
+The mode map (:mod:`massbargain.experiments.mode_map`) asks what a trained official does in every cell of a
+grid of broker recklessness × superior monitoring × stakes. Training one PPO agent per cell and seed costs
+about a minute of CPU per 400k steps, too much for a grid of a hundred cells on two cores. The fast mode
+trains one *context-conditioned* policy instead:
+
+* :class:`ContextEnv` wraps ``MassBargain-v0``: at each reset it draws one cell of the grid (uniformly, from
+  its own seeded generator) and appends the cell's context to the observation. The context is what an
+  official knows about the situation before the dispute starts: the brokers' reputation (the *mean*
+  recklessness ``brokers.recklessness``; each episode's actual ρ stays hidden, drawn around it) and how
+  closely the superior watches (``superior.monitoring``). Stakes are already observation field 1, so they
+  are not appended twice.
+* :func:`train_context_policy` trains PPO on it with the project's training recipe (the hyperparameters of
+  :class:`~massbargain.agents.config.TrainConfig`, the ACCEPT warm-up and the entropy schedule of
+  :mod:`massbargain.agents.train`) and returns the model.
+* :class:`ContextPolicy` feeds a fixed context to the trained policy, so that it plays one cell through the
+  policy protocol (``act(obs)``) of :func:`massbargain.rollout.run_episodes` and
+  :func:`massbargain.agents.evaluation.evaluate`.
+
+Scenarios are built once per cell and reused, so the dynamics core's per-scenario constants stay cached.
+
+This module imports torch and Stable-Baselines3.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.utils import LinearSchedule
+
+import massbargain  # noqa: F401  (registers the environment ids)
+from massbargain.agents.config import TrainConfig
+from massbargain.agents.loading import TrainedAgent
+from massbargain.agents.train import _AcceptWarmup, _EntropySchedule
+from massbargain.scenario import Scenario
+
+__all__ = [
+    "CONTEXT_KEYS",
+    "ContextEncoder",
+    "ContextEnv",
+    "ContextPolicy",
+    "context_of",
+    "save_model",
+    "train_context_policy",
+]
+
+#: Scenario keys appended to the observation, in this order (each already lies in [0, 1]).
+CONTEXT_KEYS = ("brokers.recklessness", "superior.monitoring")
+
+
+def context_of(scenario: Scenario) -> np.ndarray:
+    """The raw context of a scenario: its values of :data:`CONTEXT_KEYS`, float32, each in [0, 1]."""
+    return np.array([scenario.brokers.recklessness, scenario.superior.monitoring], dtype=np.float32)
+
+
+def _axes(scenario: Scenario) -> tuple[float, float, float]:
+    return (scenario.brokers.recklessness, scenario.superior.monitoring, scenario.utility.stakes)
+
+
+class ContextEncoder:
+    """The context a policy sees: the raw values of :data:`CONTEXT_KEYS` followed by a one-hot code of the
+    cell's recklessness, monitoring and stakes among the grid's values.
+
+    The one-hot part gives the network a feature per grid value, so that it can learn cell-specific
+    behaviour (with the raw values alone, a small MLP tends to learn one strategy for the whole grid).
+
+    Args:
+        scenarios: the grid's cells (the axis values are read from them).
+    """
+
+    def __init__(self, scenarios: Sequence[Scenario]) -> None:
+        cells = [_axes(s) for s in scenarios]
+        self.values = [sorted({c[k] for c in cells}) for k in range(3)]
+        self.size = len(CONTEXT_KEYS) + sum(len(v) for v in self.values)
+
+    def __call__(self, scenario: Scenario) -> np.ndarray:
+        """The context vector of ``scenario`` (ValueError if a value is not on the grid)."""
+        parts = [context_of(scenario)]
+        for value, grid in zip(_axes(scenario), self.values, strict=True):
+            if value not in grid:
+                raise ValueError(f"context value {value} is not on the grid {grid}")
+            code = np.zeros(len(grid), dtype=np.float32)
+            code[grid.index(value)] = 1.0
+            parts.append(code)
+        return np.concatenate(parts)
+
+
+class ContextEnv(gym.Wrapper):
+    """``MassBargain-v0`` whose scenario is drawn per episode from a finite set, its context observed.
+
+    Observation: the environment's 19 fields followed by the context (:class:`ContextEncoder`: the raw
+    values of :data:`CONTEXT_KEYS`, then one-hot codes of the cell's grid values), all in [0, 1].
+    Actions, rewards and episode ends are the environment's.
+
+    Args:
+        scenarios: the cells to draw from (at least one); each episode plays one, drawn uniformly.
+        seed: seed of the draws of cells (the environment's own draws follow ``reset(seed=...)``).
+    """
+
+    def __init__(self, scenarios: Sequence[Scenario], seed: int = 0) -> None:
+        if not scenarios:
+            raise ValueError("ContextEnv needs at least one scenario")
+        super().__init__(gym.make("MassBargain-v0", scenario=scenarios[0], disable_env_checker=True))
+        self.scenarios = list(scenarios)
+        encoder = ContextEncoder(self.scenarios)
+        self.contexts = [encoder(s) for s in self.scenarios]
+        n = self.env.observation_space.shape[0] + encoder.size
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(n,), dtype=np.float32)
+        self.cell_rng = np.random.default_rng(seed)
+        self.cell = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        if seed is not None:
+            self.cell_rng = np.random.default_rng([seed, 1])
+        self.cell = int(self.cell_rng.integers(len(self.scenarios)))
+        obs, _info = self.env.reset(seed=seed, options={"scenario": self.scenarios[self.cell]})
+        return np.concatenate([obs, self.contexts[self.cell]]), {}
+
+    def step(self, action: Any) -> tuple:
+        obs, reward, terminated, truncated, _info = self.env.step(action)
+        # The info dict is dropped: PPO does not read it, and DummyVecEnv would deep-copy it every step.
+        return np.concatenate([obs, self.contexts[self.cell]]), reward, terminated, truncated, {}
+
+
+class ContextPolicy:
+    """A context-conditioned agent playing one cell: ``act(obs)`` appends the cell's context first.
+
+    Args:
+        agent: a :class:`~massbargain.agents.loading.TrainedAgent` over a model trained on :class:`ContextEnv`.
+        context: the context to feed (:class:`ContextEncoder` of the training grid, applied to the cell).
+    """
+
+    def __init__(self, agent: TrainedAgent, context: np.ndarray) -> None:
+        self.agent = agent
+        self.context = np.asarray(context, dtype=np.float32)
+
+    def reset(self, seed: int | None = None) -> None:
+        """Restart the agent's sampling generator (evaluation passes its seed)."""
+        self.agent.reset(seed=seed)
+
+    def _full(self, obs: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs, dtype=np.float32)
+        if obs.ndim == 1:
+            return np.concatenate([obs, self.context])
+        return np.hstack([obs, np.broadcast_to(self.context, (obs.shape[0], self.context.size))])
+
+    def act(self, obs: np.ndarray) -> np.ndarray | int:
+        return self.agent.act(self._full(obs))
+
+    def probs(self, obs: np.ndarray) -> np.ndarray:
+        return self.agent.probs(self._full(obs))
+
+
+def train_context_policy(scenarios: Sequence[Scenario], config: TrainConfig) -> PPO:
+    """Train PPO on :class:`ContextEnv` over ``scenarios`` with ``config``'s recipe; return the model.
+
+    Uses ``config``'s seed, timesteps, environments and PPO hyperparameters, the ACCEPT warm-up and the
+    entropy schedule of :func:`massbargain.agents.train.train`; ignores its scenario, output, evaluation and
+    checkpoint fields. Runs with ``config.torch_threads`` torch threads (restored afterwards). The same
+    config and scenarios give the same model.
+    """
+    threads, validate = torch.get_num_threads(), torch.distributions.Distribution._validate_args
+    torch.set_num_threads(config.torch_threads)
+    torch.distributions.Distribution.set_default_validate_args(config.validate_args)
+    seed = config.seed
+    env = make_vec_env(lambda: ContextEnv(scenarios), n_envs=config.n_envs, seed=seed)
+    try:
+        activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[config.activation]
+        hyper = config.ppo_kwargs()
+        hyper["learning_rate"] = LinearSchedule(config.learning_rate, config.learning_rate_final, 1.0)
+        model = PPO(
+            "MlpPolicy",
+            env,
+            **hyper,
+            policy_kwargs={"net_arch": {"pi": config.net_arch, "vf": config.net_arch}, "activation_fn": activation},
+            seed=seed,
+            device="cpu",
+            verbose=0,
+        )
+        model.learn(
+            total_timesteps=config.timesteps,
+            callback=CallbackList([_AcceptWarmup(config.accept_warmup), _EntropySchedule(config)]),
+        )
+    finally:
+        env.close()
+        torch.set_num_threads(threads)
+        torch.distributions.Distribution.set_default_validate_args(validate)
+    return model
+
+
+def save_model(model: PPO, path: str | os.PathLike) -> Path:
+    """``model.save`` to ``path`` atomically (a temporary file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,175 @@
+"""The mode map: config validation, the context environment, a tiny end-to-end map, and a report drawn from data.
+
+Budgets are tiny (a few thousand PPO steps): these tests check the pipeline and its outputs, not learning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from massbargain.agents.config import UserError
+from massbargain.experiments.cli import main
+from massbargain.experiments.context import ContextEncoder, ContextEnv
+from massbargain.experiments.mode_map import (
+    ModeMapConfig,
+    _region_text,
+    dominant_modes,
+    mode_map,
+    mode_map_task,
+)
+from massbargain.scenario import Scenario
+
+TINY = ModeMapConfig(
+    recklessness=(0.05, 0.8),
+    monitoring=(0.0, 1.0),
+    stakes=(0.1, 0.9),
+    seeds=2,
+    episodes=60,
+    context_train={"timesteps": 2048, "n_envs": 4, "accept_warmup": 512},
+    check_cells=((0.05, 0.0, 0.9),),
+    check_seeds=(0,),
+    check_train={"timesteps": 1024, "n_envs": 4, "accept_warmup": 512, "eval_freq": 10**6, "eval_episodes": 20},
+    scripted_episodes=40,
+    workers=1,
+)
+REQUIRED = [
+    "recklessness",
+    "monitoring",
+    "stakes",
+    "seed",
+    "consent_share",
+    "mobilized_share",
+    "concession_rate",
+    "punishment_rate",
+    "mean_return",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_map(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("modemap") / "out"
+    return out, mode_map(TINY, out, progress=False, log=None)
+
+
+def test_tiny_mode_map_writes_table_figures_and_report(tiny_map: tuple[Path, dict]) -> None:
+    out, result = tiny_map
+    table = pd.read_parquet(out / "results.parquet")
+    assert len(table) == 8 * 2  # one row per (cell, seed)
+    assert list(table.columns[:4]) == ["recklessness", "monitoring", "stakes", "seed"]
+    assert set(REQUIRED) <= set(table.columns)
+    assert not table.duplicated(["recklessness", "monitoring", "stakes", "seed"]).any()
+    shares = table[["none_share", "consent_share", "mobilized_share"]].sum(axis=1)
+    assert shares.to_numpy() == pytest.approx(1.0)
+    assert pd.read_csv(out / "results.csv").shape == table.shape
+    for name in ("mode_map.png", "heatmaps.png", "heatmap_consent_minus_mobilized.png", "heatmap_mean_return.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    check = pd.read_csv(out / "check.csv")
+    assert len(check) == 1 and check.loc[0, "per_cell_mode"] in ("none", "consent", "mobilized")
+    report = (out / "report.md").read_text()
+    for heading in ("## Answer", "## How confident", "## Stylized facts 3, 4 and 5 by trained agents"):
+        assert heading in report
+    for fact in (3, 4, 5):
+        assert f"\n| {fact} | " in report
+    cells = result["cells"]
+    counts = cells["mode"].value_counts()
+    line = f"none {counts.get('none', 0)}, consent {counts.get('consent', 0)}, mobilized {counts.get('mobilized', 0)}."
+    assert line in report  # the report's numbers are the table's
+    ret = cells.loc[(cells.recklessness == 0.05) & (cells.monitoring == 0.0) & (cells.stakes == 0.9), "mean_return"]
+    assert f"{ret.iloc[0]:+.3f}" in report  # the check row quotes the fast mode's return there
+
+
+def test_mode_map_resumes_and_is_reproducible(tiny_map: tuple[Path, dict]) -> None:
+    out, first = tiny_map
+    again = mode_map(TINY, out, progress=False, log=None)  # everything finished: only the tables are rebuilt
+    pd.testing.assert_frame_equal(again["results"], first["results"])
+    rec = mode_map_task({"mode_map": TINY.to_dict(), "kind": "context"}, 1)  # seed 1 afresh, in this process
+    fresh = pd.DataFrame(rec["rows"])
+    old = first["results"][first["results"].seed == 1].reset_index(drop=True)
+    for col in ("mean_return", "consent_share", "mobilized_share", "punishment_rate"):
+        assert fresh[col].to_numpy() == pytest.approx(old[col].to_numpy(), abs=1e-12), col
+
+
+def test_context_env_observes_the_drawn_cell() -> None:
+    base = Scenario.preset("baseline")
+    cells = [
+        base.with_overrides({"brokers.recklessness": r, "superior.monitoring": m})
+        for r in (0.1, 0.9)
+        for m in (0.0, 0.5)
+    ]
+    enc = ContextEncoder(cells)
+    env = ContextEnv(cells)
+    assert env.observation_space.shape == (19 + 2 + 2 + 2 + 1,)
+    seen = []
+    for episode in range(12):
+        obs, _ = env.reset(seed=100 + episode)
+        assert env.observation_space.contains(obs)
+        np.testing.assert_array_equal(obs[19:], enc(cells[env.cell]))
+        assert obs[19] == pytest.approx(cells[env.cell].brokers.recklessness)
+        obs, *_ = env.step(0)
+        np.testing.assert_array_equal(obs[19:], enc(cells[env.cell]))
+        seen.append(env.cell)
+    assert len(set(seen)) > 1
+    again = ContextEnv(cells)
+    assert [again.reset(seed=100 + e)[0][19:].tolist() for e in range(12)] == [enc(cells[c]).tolist() for c in seen]
+    with pytest.raises(ValueError, match="not on the grid"):
+        enc(base.with_overrides({"brokers.recklessness": 0.3}))
+
+
+def test_region_text_is_drawn_from_the_data() -> None:
+    cfg = TINY
+    rows = []
+    for r, m, s in cfg.cells():
+        mobilized = 0.9 if (r, m) == (0.05, 0.0) else 0.0
+        consent = 0.0 if s == 0.1 else 1.0 - mobilized
+        rows.append(
+            {
+                "recklessness": r,
+                "monitoring": m,
+                "stakes": s,
+                "none_share": 1.0 - consent - mobilized,
+                "consent_share": consent,
+                "mobilized_share": mobilized,
+                "concession_rate": 0.5,
+                "punishment_rate": 0.25,
+                "mean_return": 0.1,
+            }
+        )
+    cells = pd.DataFrame(rows)
+    cells["mode"] = dominant_modes(cells)
+    assert (cells["mode"] == "mobilized").sum() == 2
+    text = _region_text(cfg, cells, "mobilized")
+    assert text.startswith("in 2 of 8 cells") and "S = 0.1: 1 of 4 cells (ρ̄ 0.05 at μ 0)" in text
+    assert "punished in 25%" in text
+    assert _region_text(cfg, cells.assign(mode="consent"), "none") == "in none of the 8 cells"
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"recklessness": (0.2, 1.5)}, ["recklessness", "[0, 1]", "1.5"]),
+        ({"monitoring": (0.5, 0.1)}, ["monitoring must be increasing"]),
+        ({"check_cells": ((0.3, 0.0, 0.1),)}, ["check_cells", "recklessness 0.3", "not on the grid"]),
+        ({"context_train": {"learning_rate": -1}}, ["learning_rate", "-1"]),
+        ({"context_train": {"seed": 3}}, ["context_train", "'seed' is set by the mode map"]),
+        ({"seeds": 0}, ["seeds must be a whole number >= 1"]),
+    ],
+)
+def test_bad_config_names_the_field(changes: dict, words: list[str]) -> None:
+    with pytest.raises(UserError) as err:
+        TINY.replace(**changes)
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_cli_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("recklessnes: [0.1]\n")
+    assert main(["mode-map", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown mode-map key 'recklessnes'" in err and "valid keys" in err and err.count("\n") == 1
+    assert main(["mode-map", "--quick", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert ModeMapConfig.default(quick=True).seeds >= 2 and ModeMapConfig.default().seeds >= 3
