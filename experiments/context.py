@@ -1,23 +1,22 @@
-"""One PPO policy for a whole grid of scenarios: the context is drawn per episode and given to the agent.
+"""One PPO policy for a whole grid of scenarios: the cell is drawn per episode and given to the agent.
 
-The mode map (:mod:`massbargain.experiments.mode_map`) asks what a trained official does in every cell of a
-grid of broker recklessness × superior monitoring × stakes. Training one PPO agent per cell and seed costs
-about a minute of CPU per 400k steps, too much for a grid of a hundred cells on two cores. The fast mode
-trains one *context-conditioned* policy instead:
+The mode map's *fast mode* (:mod:`massbargain.experiments.mode_map`): instead of one PPO agent per cell of
+the grid of broker recklessness × monitoring × stakes, train one *context-conditioned* policy:
 
 * :class:`ContextEnv` wraps ``MassBargain-v0``: at each reset it draws one cell of the grid (uniformly, from
-  its own seeded generator) and appends the cell's context to the observation. The context is what an
-  official knows about the situation before the dispute starts: the brokers' reputation (the *mean*
+  its own seeded generator) and appends the cell's context to the observation (:class:`ContextEncoder`). The
+  context is what an official knows before the dispute starts: the brokers' reputation (the *mean*
   recklessness ``brokers.recklessness``; each episode's actual ρ stays hidden, drawn around it) and how
-  closely the superior watches (``superior.monitoring``). Stakes are already observation field 1, so they
-  are not appended twice.
+  closely the superior watches (``superior.monitoring``), raw and as one-hot codes of the grid's values,
+  with a one-hot code of the stakes (whose raw value is already observation field 1).
 * :func:`train_context_policy` trains PPO on it with the project's training recipe (the hyperparameters of
   :class:`~massbargain.agents.config.TrainConfig`, the ACCEPT warm-up and the entropy schedule of
   :mod:`massbargain.agents.train`) and returns the model.
 * :class:`ContextPolicy` feeds a fixed context to the trained policy, so that it plays one cell through the
-  policy protocol (``act(obs)``) of :func:`massbargain.rollout.run_episodes` and
-  :func:`massbargain.agents.evaluation.evaluate`.
+  policy protocol (``act(obs)``) of :func:`massbargain.rollout.run_episodes`.
 
+Measured (docs/MODE_MAP.md): on this model such a policy learns one strategy (consent) for the whole grid,
+where per-cell training finds all three regions, so the mode map uses it as a comparison, not as the map.
 Scenarios are built once per cell and reused, so the dynamics core's per-scenario constants stay cached.
 
 This module imports torch and Stable-Baselines3.

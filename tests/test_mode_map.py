@@ -29,10 +29,9 @@ TINY = ModeMapConfig(
     stakes=(0.1, 0.9),
     seeds=2,
     episodes=60,
-    context_train={"timesteps": 2048, "n_envs": 4, "accept_warmup": 512},
-    check_cells=((0.05, 0.0, 0.9),),
-    check_seeds=(0,),
-    check_train={"timesteps": 1024, "n_envs": 4, "accept_warmup": 512, "eval_freq": 10**6, "eval_episodes": 20},
+    train={"timesteps": 512, "n_envs": 4, "n_epochs": 1, "accept_warmup": 256, "eval_freq": 10**6, "eval_episodes": 20},
+    context_seeds=(0,),
+    context_train={"timesteps": 1024, "n_envs": 4, "n_epochs": 1, "accept_warmup": 256},
     scripted_episodes=40,
     workers=1,
 )
@@ -59,6 +58,7 @@ def test_tiny_mode_map_writes_table_figures_and_report(tiny_map: tuple[Path, dic
     out, result = tiny_map
     table = pd.read_parquet(out / "results.parquet")
     assert len(table) == 8 * 2  # one row per (cell, seed)
+    assert set(table["seed"]) == {0, 1}
     assert list(table.columns[:4]) == ["recklessness", "monitoring", "stakes", "seed"]
     assert set(REQUIRED) <= set(table.columns)
     assert not table.duplicated(["recklessness", "monitoring", "stakes", "seed"]).any()
@@ -67,8 +67,10 @@ def test_tiny_mode_map_writes_table_figures_and_report(tiny_map: tuple[Path, dic
     assert pd.read_csv(out / "results.csv").shape == table.shape
     for name in ("mode_map.png", "heatmaps.png", "heatmap_consent_minus_mobilized.png", "heatmap_mean_return.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    check = pd.read_csv(out / "check.csv")
-    assert len(check) == 1 and check.loc[0, "per_cell_mode"] in ("none", "consent", "mobilized")
+    check = pd.read_csv(out / "check.csv")  # per-cell PPO beside the fast mode, every cell
+    assert len(check) == 8 and set(check["fast_mode"]) <= {"none", "consent", "mobilized"}
+    fast = pd.read_csv(out / "fast.csv")
+    assert len(fast) == 8 and set(fast["seed"]) == {0}
     report = (out / "report.md").read_text()
     for heading in ("## Answer", "## How confident", "## Stylized facts 3, 4 and 5 by trained agents"):
         assert heading in report
@@ -78,19 +80,20 @@ def test_tiny_mode_map_writes_table_figures_and_report(tiny_map: tuple[Path, dic
     counts = cells["mode"].value_counts()
     line = f"none {counts.get('none', 0)}, consent {counts.get('consent', 0)}, mobilized {counts.get('mobilized', 0)}."
     assert line in report  # the report's numbers are the table's
-    ret = cells.loc[(cells.recklessness == 0.05) & (cells.monitoring == 0.0) & (cells.stakes == 0.9), "mean_return"]
-    assert f"{ret.iloc[0]:+.3f}" in report  # the check row quotes the fast mode's return there
+    agree = int((check["per_cell_mode"] == check["fast_mode"]).sum())
+    assert f"the dominant mode agrees in {agree} of 8 cells" in report
 
 
 def test_mode_map_resumes_and_is_reproducible(tiny_map: tuple[Path, dict]) -> None:
     out, first = tiny_map
     again = mode_map(TINY, out, progress=False, log=None)  # everything finished: only the tables are rebuilt
     pd.testing.assert_frame_equal(again["results"], first["results"])
-    rec = mode_map_task({"mode_map": TINY.to_dict(), "kind": "context"}, 1)  # seed 1 afresh, in this process
-    fresh = pd.DataFrame(rec["rows"])
-    old = first["results"][first["results"].seed == 1].reset_index(drop=True)
+    cell = {"kind": "cell", "scenario": "baseline", "episodes": TINY.episodes, "train": dict(TINY.train)}
+    fresh = mode_map_task({**cell, "cell": [0.8, 1.0, 0.9]}, 1)["row"]  # (cell, seed 1) afresh, in this process
+    res = first["results"]
+    old = res[(res.recklessness == 0.8) & (res.monitoring == 1.0) & (res.stakes == 0.9) & (res.seed == 1)].iloc[0]
     for col in ("mean_return", "consent_share", "mobilized_share", "punishment_rate"):
-        assert fresh[col].to_numpy() == pytest.approx(old[col].to_numpy(), abs=1e-12), col
+        assert fresh[col] == pytest.approx(old[col], abs=1e-12), col
 
 
 def test_context_env_observes_the_drawn_cell() -> None:
@@ -152,7 +155,7 @@ def test_region_text_is_drawn_from_the_data() -> None:
     [
         ({"recklessness": (0.2, 1.5)}, ["recklessness", "[0, 1]", "1.5"]),
         ({"monitoring": (0.5, 0.1)}, ["monitoring must be increasing"]),
-        ({"check_cells": ((0.3, 0.0, 0.1),)}, ["check_cells", "recklessness 0.3", "not on the grid"]),
+        ({"train": {"n_steps": 0}}, ["n_steps", "0"]),
         ({"context_train": {"learning_rate": -1}}, ["learning_rate", "-1"]),
         ({"context_train": {"seed": 3}}, ["context_train", "'seed' is set by the mode map"]),
         ({"seeds": 0}, ["seeds must be a whole number >= 1"]),
