@@ -10,7 +10,8 @@ restarts inside the step that ends it) and converts each step:
 * for each finished copy, ``info["final_obs"][i]`` becomes ``infos[i]["terminal_observation"]`` and
   ``truncated and not terminated`` becomes ``infos[i]["TimeLimit.truncated"]`` (what PPO's bootstrapping
   and ``VecMonitor`` read), together with that copy's ``info["final_info"]`` entries (e.g. ``outcome``,
-  ``end_reason``: usable as ``VecMonitor(info_keywords=...)``);
+  ``end_reason``: usable as ``VecMonitor(info_keywords=...)``; ``final_info=False`` leaves them out,
+  which training does: PPO reads only the terminal observation and the truncation flag);
 * the other copies get empty info dicts (``step_info=True`` copies the step's ``info`` entries into
   every copy's dict, at some cost per step).
 
@@ -56,13 +57,15 @@ class SB3VecEnv(VecEnv):
             autoreset_mode="SameStep")``. Its copies share one Box or Discrete single space each.
         step_info: also copy every key of the step's ``info`` into each copy's info dict (off by default:
             SB3's algorithms read only the finished copies' dicts).
+        final_info: copy the finishing day's ``info["final_info"]`` entries into a finished copy's dict
+            (on by default; off saves splitting a dozen keys per finished episode where nobody reads them).
 
     Raises:
         ValueError: if ``venv`` is not a Gymnasium vector env in ``SAME_STEP`` mode (the message says how
             to build one).
     """
 
-    def __init__(self, venv: VectorEnv, step_info: bool = False) -> None:
+    def __init__(self, venv: VectorEnv, step_info: bool = False, final_info: bool = True) -> None:
         if not isinstance(venv, VectorEnv):
             raise TypeError(
                 f"SB3VecEnv wraps a gymnasium.vector.VectorEnv, got {type(venv).__name__}; build one with "
@@ -78,6 +81,7 @@ class SB3VecEnv(VecEnv):
             )
         self.venv = venv
         self.step_info = step_info
+        self.final_info = final_info
         self._actions: np.ndarray | None = None
         self._next_seed: int | None = None
         self._next_options: dict[str, Any] = {}
@@ -129,10 +133,11 @@ class SB3VecEnv(VecEnv):
         done = np.flatnonzero(dones)
         if done.size:
             final_obs = info["final_obs"]
-            final_info = info.get("final_info", {})
+            final_info = info.get("final_info", {}) if self.final_info else {}
             for i in done.tolist():
                 entry = infos[i]
-                entry.update(_row(final_info, i))
+                if final_info:
+                    entry.update(_row(final_info, i))
                 entry["terminal_observation"] = final_obs[i]
                 entry["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
                 self._pending_resets[i] = info  # the new episode's reset info, split when read
@@ -217,16 +222,20 @@ def make_sb3_vec_env(
     seed: int | None = None,
     monitor: bool = True,
     info_keywords: tuple[str, ...] = (),
+    final_info: bool = True,
     **env_kwargs: Any,
 ) -> VecEnv:
     """An SB3 ``VecEnv`` of ``n_envs`` copies of a registered id on its native vector env (same-step mode).
 
     ``env_kwargs`` go to ``gym.make_vec`` (e.g. ``scenario="daye"``); ``monitor`` wraps the result in
     ``VecMonitor`` (episode returns and lengths for SB3's logger; ``info_keywords`` adds final-info keys
-    such as ``"outcome"``); ``seed`` seeds the first ``reset()``.
+    such as ``"outcome"``, which needs ``final_info``); ``seed`` seeds the first ``reset()``; ``final_info``
+    as in :class:`SB3VecEnv`.
     """
     venv = gym.make_vec(env_id, num_envs=n_envs, autoreset_mode=AutoresetMode.SAME_STEP, **env_kwargs)
-    env: VecEnv = SB3VecEnv(venv)
+    if info_keywords and not final_info:
+        raise ValueError(f"info_keywords {info_keywords!r} are read from the final info: keep final_info=True")
+    env: VecEnv = SB3VecEnv(venv, final_info=final_info)
     if monitor:
         env = VecMonitor(env, info_keywords=info_keywords)
     if seed is not None:

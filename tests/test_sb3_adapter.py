@@ -113,6 +113,28 @@ def test_vec_monitor_reports_episodes():
     assert seen > 16
 
 
+def test_final_info_off_keeps_what_sb3_reads_and_the_same_episodes():
+    full = make_sb3_vec_env("MassBargain-Daye-v0", 8, seed=3, monitor=False)
+    slim = make_sb3_vec_env("MassBargain-Daye-v0", 8, seed=3, monitor=False, final_info=False)
+    obs_f, obs_s = full.reset(), slim.reset()
+    ended = 0
+    for t in range(60):
+        actions = np.array([ACTIONS[(t + i) % len(ACTIONS)] % 7 for i in range(8)])
+        obs_f, rew_f, done_f, info_f = full.step(actions)
+        obs_s, rew_s, done_s, info_s = slim.step(actions)
+        np.testing.assert_array_equal(obs_f, obs_s)
+        np.testing.assert_array_equal(rew_f, rew_s)
+        np.testing.assert_array_equal(done_f, done_s)
+        for i in np.flatnonzero(done_s):
+            assert set(info_s[i]) == {"terminal_observation", "TimeLimit.truncated"}
+            np.testing.assert_array_equal(info_s[i]["terminal_observation"], info_f[i]["terminal_observation"])
+            assert "outcome" in info_f[i]
+            ended += 1
+    assert ended > 8
+    with pytest.raises(ValueError, match="final_info"):
+        make_sb3_vec_env("MassBargain-v0", 2, info_keywords=("outcome",), final_info=False)
+
+
 def test_seed_reproduces_and_set_options_reaches_reset():
     def run(seed):
         env = make_sb3_vec_env("MassBargain-v0", 8, seed=seed, monitor=False)
