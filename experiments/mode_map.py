@@ -357,8 +357,7 @@ def mode_map(
 
     say = log or (lambda *a, **k: None)
     started = time.perf_counter()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = sw.prepare_out(out)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     runs = _runs(cfg)
     n_workers = workers or cfg.workers

@@ -69,6 +69,7 @@ __all__ = [
     "add_parser",
     "check_config",
     "finished_ids",
+    "prepare_out",
     "load_results",
     "read_record",
     "records_table",
@@ -330,6 +331,18 @@ def _execute(
     return metrics, time.perf_counter() - started
 
 
+def prepare_out(out: str | os.PathLike) -> Path:
+    """Create the output directory ``out`` if needed; UserError (naming it) if it is a file or cannot be made."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} exists and is not a directory; choose a directory")
+    try:
+        (out / "runs").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {str(out)!r} cannot be created: {exc.strerror or exc}") from None
+    return out
+
+
 def finished_ids(out: str | os.PathLike) -> set[str]:
     """Ids of the runs whose result file exists in ``out``."""
     runs = Path(out) / "runs"
@@ -390,10 +403,7 @@ def run_sweep(
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise UserError("the sweep lists the same run (config and seed) more than once")
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} exists and is not a directory")
-    (out / "runs").mkdir(parents=True, exist_ok=True)
+    out = prepare_out(out)
     for stray in (out / "runs").glob(".*.tmp"):  # a write cut short (the result it was writing is not done)
         stray.unlink(missing_ok=True)
     done = finished_ids(out)
@@ -568,8 +578,7 @@ def sweep(
     """
     import yaml
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_out(out)
     atomic_write_text(out / "spec.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False))
     runs = spec.runs()
     try:

@@ -145,6 +145,16 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["sweep", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "superior.monitoring" in err and err.count("\n") == 1
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    assert main(["sweep", str(bad.with_name("ok.yaml")), "--out", str(a_file)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "ok.yaml").write_text("base: {policy: passive, episodes: 10}\n")
+    assert main(["sweep", str(tmp_path / "ok.yaml"), "--out", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a directory" in err and "Traceback" not in err
+    assert main(["mode-map", "--quick", "--out", str(a_file)]) == 2
+    assert "is not a directory" in capsys.readouterr().err
 
 
 def test_ray_backend_gives_the_local_results(local_sweep: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
