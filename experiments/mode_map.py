@@ -625,7 +625,8 @@ def _report(
     ]
     if ctx_secs:
         lines += [
-            f"Fast mode, for comparison (`fast.csv`): {len(ctx_secs)} context-conditioned PPO policies (seeds "
+            f"Fast mode, for comparison (`fast.csv`): {len(ctx_secs)} context-conditioned PPO "
+            f"{'policy' if len(ctx_secs) == 1 else 'policies'} (seeds "
             f"{list(cfg.context_seeds)}), each trained once for {ctx_t:,} steps ({np.mean(ctx_secs):.0f} s) with the "
             "cell drawn afresh every episode and given as input, then evaluated in every cell on the same episodes.",
             "",
