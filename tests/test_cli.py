@@ -113,7 +113,7 @@ def test_train_refuses_a_used_run_directory(run_dir, capsys):
 
 
 def test_evaluate_json_figures_are_consistent(run_dir):
-    result = cli("evaluate", str(run_dir), "--episodes", "300", "--seed", "5", "--json")
+    result = cli("evaluate", str(run_dir), "--episodes", "300", "--seed", "5", "--planner-episodes", "10", "--json")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1
@@ -132,17 +132,33 @@ def test_evaluate_json_figures_are_consistent(run_dir):
     assert record["advantage"] == pytest.approx(
         record["agent"]["mean_return"] - record["baselines"][best]["mean_return"]
     )
+    # The planner comparison: the agent's mean over the planner's mean on the same 10 episodes.
+    vs = record["planner"]
+    assert vs["planner"] == "honest" and vs["episodes"] == 10 and vs["seed"] == 5
+    assert vs["difference"] == pytest.approx(vs["agent_mean"] - vs["planner_mean"])
+    if vs["use"] == "ratio":
+        assert record["planner_ratio"] == vs["planner_ratio"] == pytest.approx(vs["agent_mean"] / vs["planner_mean"])
+        assert record["planner_ratio_ci95"][0] <= record["planner_ratio_ci95"][1]
+    else:  # the planner's return is near zero: no ratio, the difference instead
+        assert abs(vs["planner_mean"]) < 0.05 and record["planner_ratio"] is None
 
 
 def test_evaluate_table_and_scenario_override(run_dir, capsys):
     assert (
-        main(["evaluate", str(run_dir), "--episodes", "100", "--scenario", "daye", "--set", "utility.stakes=0.5"]) == 0
+        main(
+            ["evaluate", str(run_dir), "--episodes", "100", "--scenario", "daye", "--set", "utility.stakes=0.5"]
+            + ["--planner-episodes", "4"]
+        )
+        == 0
     )
     out = capsys.readouterr().out
     assert "scenario 'daye'" in out
     for name in ["agent", *BASELINES, "withdrawn", "suspended", "partial", "imposed", "punished", "control"]:
         assert name in out
     assert "best baseline" in out
+    assert "planner" in out and ("% of the honest planner's mean return" in out or "difference" in out)
+    assert main(["evaluate", str(run_dir), "--episodes", "50", "--no-planner"]) == 0
+    assert "planner" not in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -221,3 +221,24 @@ def test_base_policies_and_helpers() -> None:
     assert far["use"] == "ratio" and far["ratio"] == pytest.approx(0.9)
     speed = planner_speed("honest", "changxing", episodes=4, particles=4, confirm_particles=16)
     assert speed["episodes"] == 4 and speed["seconds"] > 0 and speed["decisions"] > 0
+
+
+def test_bench_reports_the_planners_speed() -> None:
+    from massbargain.experiments import bench
+
+    p = bench._planner_speed(3, seed=0)
+    assert p["kind"] == "honest" and p["episodes"] == 3 and p["scaled"]
+    assert p["episodes_per_second"] == pytest.approx(3 / p["seconds"])
+    assert p["seconds_200"] == pytest.approx(p["seconds"] * 200 / 3)
+    assert p["cpu_seconds_200"] == pytest.approx(p["cpu_seconds"] * 200 / 3)
+    assert p["ok"] == (p["seconds_200"] <= p["target_s"] == 120.0)
+    fake = {
+        "figures": {},
+        "planner": p,
+        "quick": True,
+        "elapsed_s": 1.0,
+        "method": "m",
+        "ppo_hyperparameters_source": "s",
+        "machine": {"cpus": 2, "load_1min": None},
+    }
+    assert "planner (honest, baseline)" in bench.format_table(fake) and "scaled from 3" in bench.format_table(fake)
