@@ -73,9 +73,11 @@ class TrainConfig:
     scenario: str = _f("baseline", "str", "Preset name (baseline, changxing, daye) or path to a scenario YAML.")
     overrides: dict = _f({}, "mapping", "Dotted scenario keys to override, e.g. {brokers.recklessness: 0.9}.")
     out: str | None = _f(None, "path", "Run directory to write (required to train).")
-    timesteps: int = _f(400_000, "int", "Total environment steps to train for (rounded up to whole rollouts).", 1, 1e10)
+    timesteps: int = _f(
+        1_000_000, "int", "Total environment steps to train for (rounded up to whole rollouts).", 1, 1e10
+    )
     seed: int = _f(0, "int", "Seed of PPO, the networks' initialization and the environments.", 0, 2**31 - 1)
-    n_envs: int = _f(16, "int", "Parallel environments (one process, a DummyVecEnv).", 1, 4096)
+    n_envs: int = _f(16, "int", "Parallel environments (copies in one native vector env, one process).", 1, 4096)
     # --- PPO (Stable-Baselines3 names) --------------------------------------------------------------
     learning_rate: float = _f(3e-4, "float", "Adam step size at the start.", 1e-7, 1.0)
     learning_rate_final: float = _f(
@@ -83,11 +85,11 @@ class TrainConfig:
     )
     n_steps: int = _f(64, "int", "Steps per environment per rollout; a rollout is n_steps * n_envs steps.", 1, 1e6)
     batch_size: int = _f(256, "int", "Minibatch size; must divide n_steps * n_envs.", 2, 1e7)
-    n_epochs: int = _f(10, "int", "Passes over each rollout.", 1, 1000)
+    n_epochs: int = _f(5, "int", "Passes over each rollout.", 1, 1000)
     gamma: float = _f(0.995, "float", "Discount factor per day.", 0.0, 1.0)
     gae_lambda: float = _f(0.95, "float", "GAE lambda.", 0.0, 1.0)
     clip_range: float = _f(0.2, "float", "PPO clipping of the probability ratio.", 1e-4, 10.0)
-    ent_coef: float = _f(0.01, "float", "Entropy bonus coefficient at the start.", 0.0, 10.0)
+    ent_coef: float = _f(0.05, "float", "Entropy bonus coefficient at the start.", 0.0, 10.0)
     ent_coef_final: float = _f(
         0.01, "float", "Entropy bonus coefficient at the end of the run (linear in between).", 0.0, 10.0
     )
@@ -96,13 +98,13 @@ class TrainConfig:
     max_grad_norm: float = _f(0.5, "float", "Gradient norm clipping.", 1e-6, 1e6)
     net_arch: list = _f([64, 64], "layers", "Hidden layer sizes of the policy and value networks (not shared).")
     accept_warmup: int = _f(
-        100_000, "int", "Timesteps over which ACCEPT is phased in (its logit offset goes from -10 to 0).", 0, 1e10
+        300_000, "int", "Timesteps over which ACCEPT is phased in (its logit offset goes from -10 to 0).", 0, 1e10
     )
     activation: str = _f("tanh", "choice", "Activation of the hidden layers.", choices=("tanh", "relu"))
     # --- evaluation, checkpoints, logging -----------------------------------------------------------
-    eval_freq: int = _f(50_000, "int", "Evaluate the greedy policy every this many timesteps.", 1, 1e10)
-    eval_episodes: int = _f(1000, "int", "Episodes per periodic evaluation (one batch on the dynamics core).", 1, 1e6)
-    checkpoint_freq: int = _f(100_000, "int", "Save a checkpoint every this many timesteps.", 1, 1e10)
+    eval_freq: int = _f(100_000, "int", "Evaluate the policy (sampled actions) every this many timesteps.", 1, 1e10)
+    eval_episodes: int = _f(2000, "int", "Episodes per periodic evaluation (one batch on the dynamics core).", 1, 1e6)
+    checkpoint_freq: int = _f(200_000, "int", "Save a checkpoint every this many timesteps.", 1, 1e10)
     progress_bar: bool = _f(True, "bool", "Show a progress bar while training.")
     # --- speed --------------------------------------------------------------------------------------
     torch_threads: int = _f(1, "int", "torch.set_num_threads for training (small networks: 1 is fastest).", 1, 256)

@@ -11,15 +11,19 @@ Read :func:`train` top to bottom: it is the whole training run. The run director
       metrics.json         evaluation history (one record per evaluation), best and final figures, timing
       tb/PPO_1/            TensorBoard event files (``tensorboard --logdir RUN_DIR/tb``)
 
-Periodic evaluation plays ``eval_episodes`` episodes of the greedy policy in one batch on the dynamics core
-(:func:`massbargain.agents.evaluation.evaluate`, seed ``EVAL_SEED + seed``), which costs a fraction of a
-second, so it can run often. Text files are written atomically (temporary file, then ``os.replace``), and so
+Periodic evaluation plays ``eval_episodes`` episodes of the policy (sampled actions, as
+``load_agent`` plays it) in one batch on the dynamics core
+(:func:`massbargain.agents.planner.evaluate_policy`, seed ``EVAL_SEED + seed``, common luck: every
+evaluation of a run meets the same episodes and superior luck, so choosing the best model compares
+checkpoints pairwise rather than through independent noise), which costs a fraction of a second, so it
+can run often. Text files are written atomically (temporary file, then ``os.replace``), and so
 are models, so a reader or an interrupted run never sees half a file.
 
 Speed levers (measured on a 2-core machine): one torch thread (``torch_threads``; a 64x64 MLP gains
 nothing from more), ``torch.distributions`` argument validation off (``validate_args``), large minibatches
-(``batch_size``), and an info-slimming wrapper: the environment's rich ``info`` dict is dropped before
-the DummyVecEnv, which otherwise deep-copies it every step (about a fifth of the collection time).
+(``batch_size``), and the native vector environment behind the SB3 adapter (:func:`make_training_env`):
+one dynamics-core call steps every copy, and no per-copy ``info`` dict is built or deep-copied, where a
+DummyVecEnv of single environments steps them one by one in Python.
 
 Example::
 
@@ -44,20 +48,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 import yaml
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
-from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 import massbargain  # noqa: F401  (registers the environment ids)
 from massbargain.agents.config import ConfigError, TrainConfig, UserError, atomic_write_text
-from massbargain.agents.evaluation import evaluate
+from massbargain.agents.evaluation import summarize
 from massbargain.agents.loading import TrainedAgent
+from massbargain.agents.planner import evaluate_policy
+from massbargain.agents.sb3_vec import make_sb3_vec_env
 from massbargain.scenario import Scenario
 
 __all__ = [
@@ -96,31 +100,19 @@ class TrainingInterrupted(KeyboardInterrupt):
 # --- the environment ---------------------------------------------------------------------------------
 
 
-class _SlimInfo(gym.Wrapper):
-    """Drop the environment's ``info`` dict (PPO does not read it; DummyVecEnv deep-copies it each step)."""
-
-    def step(self, action: Any) -> tuple:
-        obs, reward, terminated, truncated, _info = self.env.step(action)
-        return obs, reward, terminated, truncated, {}
-
-    def reset(self, **kwargs: Any) -> tuple:
-        obs, _info = self.env.reset(**kwargs)
-        return obs, {}
-
-
 def make_training_env(scenario: Scenario, n_envs: int, seed: int) -> VecEnv:
     """The vectorized training environment: ``n_envs`` copies of ``MassBargain-v0`` on ``scenario``.
 
-    The one place that decides how environments are built; swap it for the native vector environment
-    (through an SB3 VecEnv adapter) without touching the rest of training. Environment ``i`` is seeded
-    with ``seed + i``; each copy is wrapped in a Monitor (after the info slimming) so that PPO logs
-    episode returns and lengths.
+    The one place that decides how environments are built. The copies run in the native vector
+    environment (:class:`massbargain.vector.MassBargainVectorEnv`, one dynamics-core call per step for
+    all of them) behind the SB3 adapter (:func:`massbargain.agents.sb3_vec.make_sb3_vec_env`), wrapped in
+    ``VecMonitor`` so that PPO logs episode returns and lengths (``rollout/ep_rew_mean``); the finished
+    copies' info dicts hold only what PPO reads (``final_info=False``). All copies draw
+    from one generator seeded with ``seed`` at the first ``reset()`` (PPO's own ``set_random_seed``
+    re-seeds it with the run's seed; a resumed session with ``seed + timesteps done``): the same seed
+    gives the same episodes and the same model.
     """
-    return make_vec_env(
-        lambda: _SlimInfo(gym.make(ENV_ID, scenario=scenario, disable_env_checker=True)),
-        n_envs=n_envs,
-        seed=seed,
-    )
+    return make_sb3_vec_env(ENV_ID, n_envs, seed=seed, final_info=False, scenario=scenario)
 
 
 def resolve_scenario(spec: str, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -212,8 +204,8 @@ def resume_config(run_dir: str | os.PathLike, **changes: Any) -> TrainConfig:
 
 
 class _RunMonitor(BaseCallback):
-    """Every ``eval_freq`` timesteps: evaluate the greedy policy, log to TensorBoard, keep the best model
-    and rewrite ``metrics.json``; every ``checkpoint_freq`` timesteps: save a checkpoint."""
+    """Every ``eval_freq`` timesteps: evaluate the (sampled) policy with common luck, log to TensorBoard,
+    keep the best model and rewrite ``metrics.json``; every ``checkpoint_freq`` timesteps: save a checkpoint."""
 
     def __init__(self, config: TrainConfig, scenario: Scenario, run_dir: Path, metrics: dict[str, Any]) -> None:
         super().__init__()
@@ -235,9 +227,10 @@ class _RunMonitor(BaseCallback):
 
     def evaluate(self) -> dict[str, Any]:
         """Evaluate the current policy now; keep it as the best model if it is the best so far."""
-        figures = evaluate(
-            TrainedAgent(self.model), self.scenario, self.config.eval_episodes, EVAL_SEED + self.config.seed
-        )
+        agent, seed = TrainedAgent(self.model, seed=EVAL_SEED + self.config.seed), EVAL_SEED + self.config.seed
+        # Common luck: every evaluation of the run meets the same episodes and the same superior luck, so
+        # the comparison that picks the best model is paired (its noise shrinks several-fold).
+        figures = summarize(evaluate_policy(agent, self.scenario, self.config.eval_episodes, seed, common_luck=True))
         record = {"timesteps": int(self.num_timesteps), **figures}
         for key in ("mean_return", "return_ci95", "concession_rate", "punishment_rate", "mean_length"):
             self.logger.record(f"eval/{key}", figures[key])
@@ -297,8 +290,8 @@ class _AcceptWarmup(BaseCallback):
 class _EntropySchedule(BaseCallback):
     """Entropy coefficient linear from ``ent_coef`` to ``ent_coef_final`` over the run's timesteps (set
     between rollouts). A high bonus early keeps PPO trying leaks and tolerance while it is still learning
-    what they do; a low one late lets the policy sharpen, so that its greedy action (what ``act`` plays)
-    does what the stochastic policy learned to do."""
+    what they do; a low one late lets the policy sharpen (fewer needless actions sampled, and a greedy
+    action, ``deterministic=True``, closer to what the stochastic policy learned to do)."""
 
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
@@ -471,12 +464,20 @@ def _finish(
     metrics: dict[str, Any], session: dict[str, Any], model: PPO, started: float, status: str, seed: int
 ) -> None:
     seconds = time.perf_counter() - started
-    session.update(ended=_now(), seconds=round(seconds, 2), reached_timesteps=int(model.num_timesteps), status=status)
+    load = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None  # how shared the machine was
+    session.update(
+        ended=_now(),
+        seconds=round(seconds, 2),
+        reached_timesteps=int(model.num_timesteps),
+        status=status,
+        load_1min=load,
+    )
     done = int(model.num_timesteps) - int(session["from_timesteps"])
     metrics.update(
         status=status,
         timesteps=int(model.num_timesteps),
         eval_seed=EVAL_SEED + seed,
+        load_1min=load,
     )
     metrics.setdefault("sessions", []).append(
         {"timesteps": done, "seconds": round(seconds, 2), "steps_per_second": round(done / max(seconds, 1e-9), 1)}

@@ -18,7 +18,15 @@ import yaml
 from massbargain import OBSERVATION_FIELDS, Scenario, ScenarioError
 from massbargain.agents import BASELINES
 from massbargain.agents.config import ConfigError, TrainConfig, UserError, atomic_write_text
-from massbargain.agents.evaluation import MODE_KEYS, OUTCOME_KEYS, compare, evaluate, format_table
+from massbargain.agents.evaluation import (
+    MODE_KEYS,
+    OUTCOME_KEYS,
+    compare,
+    evaluate,
+    format_planner_ratio,
+    format_table,
+    planner_ratio,
+)
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
@@ -283,6 +291,53 @@ def test_control_share_counts_days_of_pacify_and_crackdown():
     assert fig["control_share"] > 0
     assert evaluate(BASELINES["consent"], "changxing", 100, 0)["control_share"] < 1
     assert evaluate(BASELINES["passive"], "baseline", 100, 0)["control_share"] == 0
+
+
+def test_planner_ratio_is_agent_over_planner_on_the_same_episodes():
+    r = planner_ratio(BASELINES["consent"], "changxing", episodes=12, seed=4)
+    assert r["planner"] == "honest" and r["episodes"] == 12 and r["use"] == "ratio"
+    assert r["planner_ratio"] == pytest.approx(r["agent_mean"] / r["planner_mean"])
+    assert r["difference"] == pytest.approx(r["agent_mean"] - r["planner_mean"])
+    lo, hi = r["planner_ratio_ci95"]
+    assert lo <= hi and r["difference_ci95"][0] <= r["difference_ci95"][1]
+    # The agent's side is the policy on the common-luck episodes of this seed: reproducible.
+    again = planner_ratio(BASELINES["consent"], "changxing", episodes=12, seed=4)
+    assert {k: v for k, v in again.items() if k != "planner_seconds"} == {
+        k: v for k, v in r.items() if k != "planner_seconds"
+    }
+    assert "% of the honest planner's mean return" in format_planner_ratio(r)
+    # Near zero (here: a threshold above any return) the difference is reported instead of the ratio.
+    near = planner_ratio(BASELINES["consent"], "changxing", episodes=12, seed=4, near_zero=10.0)
+    assert near["use"] == "difference" and near["planner_ratio"] is None and near["planner_ratio_ci95"] is None
+    assert "difference" in format_planner_ratio(near)
+
+
+def test_training_env_is_the_native_vector_env_with_episode_stats():
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from massbargain.agents.sb3_vec import SB3VecEnv
+    from massbargain.vector import MassBargainVectorEnv
+
+    env = train_mod.make_training_env(Scenario.preset("daye"), 4, seed=1)
+    assert isinstance(env, VecMonitor) and isinstance(env.venv, SB3VecEnv)
+    assert isinstance(env.venv.venv, MassBargainVectorEnv) and env.venv.venv.scenario == Scenario.preset("daye")
+    env.reset()
+    episodes = []
+    for _ in range(80):
+        _, _, dones, infos = env.step(np.full(4, 3))  # TOLERATE every day
+        episodes += [info["episode"] for info, done in zip(infos, dones, strict=True) if done]
+        assert all("terminal_observation" in info for info, done in zip(infos, dones, strict=True) if done)
+    assert episodes and all({"r", "l"} <= set(e) for e in episodes)
+    env.close()
+
+
+def test_same_seed_same_model(tmp_path):
+    a = train(tiny(tmp_path, "a", seed=5), log=None)
+    b = train(tiny(tmp_path, "b", seed=5), log=None)
+    c = train(tiny(tmp_path, "c", seed=6), log=None)
+    pa, pb, pc = (load_agent(r, "final").model.policy.state_dict() for r in (a, b, c))
+    assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    assert not all(torch.equal(pa[k], pc[k]) for k in pa)
 
 
 def test_agents_package_does_not_import_torch():
