@@ -41,7 +41,7 @@ examples:
   massbargain train --scenario changxing --out runs/changxing
   massbargain train --scenario daye --set brokers.recklessness=0.5 --seed 1 --out runs/daye-rho05
   massbargain train --scenario my_county.yaml --timesteps 200000 --out runs/mine
-  massbargain train --out runs/changxing --resume --timesteps 800000   # continue to 800k in total
+  massbargain train --out runs/changxing --resume --timesteps 2000000  # continue to 2M in total
 
 The run directory gets config.yaml (resolved configuration, package versions, seed), model.zip (last),
 best_model.zip, checkpoints/, metrics.json and tb/ (TensorBoard: tensorboard --logdir RUN_DIR/tb).
