@@ -72,6 +72,7 @@ __all__ = [
     "package_versions",
     "resolve_scenario",
     "resume_config",
+    "save_model",
     "train",
 ]
 
@@ -135,8 +136,10 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def _save_model(model: PPO, path: Path) -> Path:
-    """``model.save`` to ``path`` atomically (write a temporary file in the folder, then rename)."""
+def save_model(model: PPO, path: str | os.PathLike) -> Path:
+    """``model.save`` to ``path`` atomically (write a temporary file in the folder, then rename), so an
+    interrupted run or a concurrent reader never sees half a model."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     model.save(buffer)
@@ -221,7 +224,7 @@ class _RunMonitor(BaseCallback):
             self.evaluate()
             self.next_eval = self.num_timesteps + self.config.eval_freq
         if self.num_timesteps >= self.next_checkpoint:
-            _save_model(self.model, self.run_dir / "checkpoints" / f"model_{self.num_timesteps}_steps.zip")
+            save_model(self.model, self.run_dir / "checkpoints" / f"model_{self.num_timesteps}_steps.zip")
             self.next_checkpoint = self.num_timesteps + self.config.checkpoint_freq
         return True
 
@@ -237,7 +240,7 @@ class _RunMonitor(BaseCallback):
         self.metrics["history"].append(record)
         best = self.metrics.get("best")
         if best is None or figures["mean_return"] > best["mean_return"]:
-            _save_model(self.model, self.run_dir / "best_model.zip")
+            save_model(self.model, self.run_dir / "best_model.zip")
             self.metrics["best"] = record
         self.metrics["timesteps"] = int(self.num_timesteps)
         _write_json(self.run_dir / "metrics.json", self.metrics)
@@ -428,7 +431,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Any = print) -> Pat
             )
         except KeyboardInterrupt:
             _close_progress(progress)
-            path = _save_model(model, run_dir / "model.zip")
+            path = save_model(model, run_dir / "model.zip")
             _finish(metrics, session, model, started, "interrupted", config.seed)
             _write_json(run_dir / "metrics.json", metrics)
             atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run_info, sort_keys=False))
@@ -442,7 +445,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Any = print) -> Pat
         if not metrics["history"] or metrics["history"][-1]["timesteps"] != model.num_timesteps:
             monitor.evaluate()
             model.logger.dump(model.num_timesteps)
-        _save_model(model, run_dir / "model.zip")
+        save_model(model, run_dir / "model.zip")
         metrics["final"] = metrics["history"][-1]
         _finish(metrics, session, model, started, "complete", config.seed)
         _write_json(run_dir / "metrics.json", metrics)

@@ -24,11 +24,7 @@ This module imports torch and Stable-Baselines3.
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -43,7 +39,7 @@ from stable_baselines3.common.utils import LinearSchedule
 import massbargain  # noqa: F401  (registers the environment ids)
 from massbargain.agents.config import TrainConfig
 from massbargain.agents.loading import TrainedAgent
-from massbargain.agents.train import _AcceptWarmup, _EntropySchedule
+from massbargain.agents.train import _AcceptWarmup, _EntropySchedule, save_model
 from massbargain.scenario import Scenario
 
 __all__ = [
@@ -198,20 +194,3 @@ def train_context_policy(scenarios: Sequence[Scenario], config: TrainConfig) -> 
         torch.set_num_threads(threads)
         torch.distributions.Distribution.set_default_validate_args(validate)
     return model
-
-
-def save_model(model: PPO, path: str | os.PathLike) -> Path:
-    """``model.save`` to ``path`` atomically (a temporary file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    model.save(buffer)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
