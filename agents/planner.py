@@ -97,7 +97,7 @@ from typing import Any
 import numpy as np
 
 from massbargain import core
-from massbargain.actions import ESCALATION_OF_ACTION, Action, Mode, Response, Severity
+from massbargain.actions import Action, Response, Severity
 from massbargain.core import OBS_INDEX, State
 from massbargain.rollout import EpisodeBatch, run_episodes
 from massbargain.scenario import Scenario
@@ -937,57 +937,10 @@ def evaluate_policy(
         clock.stream, clock.hazard = np.arange(episodes), np.zeros(episodes)
         superior = clock
     planner = policy if isinstance(policy, RolloutPlanner) else None
-    if planner is not None:
-        planner.reset()
-    rng = np.random.default_rng(seed)
-    state = core.initial_state(scenario, rng, episodes)
-    alive = np.ones(episodes, dtype=bool)
-    returns = np.zeros(episodes)
-    outcome = np.zeros(episodes, dtype=np.int64)
-    end_reason = np.zeros(episodes, dtype=np.int64)
-    length = np.zeros(episodes, dtype=np.int64)
-    escalation = np.zeros(episodes, dtype=np.int64)
-    counts = np.zeros((episodes, _N_ACTIONS), dtype=np.int64)
-    triggers = np.zeros(episodes, dtype=np.int64)
-    rows = np.arange(episodes)
-    final = {k: np.zeros(episodes) for k in ("severity", "peak_crowd", "peak_disorder", "evidence")}
-    for _ in range(scenario.horizon.days):
-        obs = core.observe(state, scenario)
-        if planner is not None:
-            actions = np.asarray(planner.act_with_state(obs, state, alive), dtype=np.int64)
-        else:
-            actions = np.asarray(policy.act(obs), dtype=np.int64).reshape(episodes)
-        result = core.step(state, actions, scenario, rng, superior)
-        returns += result.reward * alive
-        counts[rows[alive], actions[alive]] += 1
-        escalation = np.maximum(escalation, ESCALATION_OF_ACTION[actions] * alive)
-        triggers += result.triggered & alive
-        length += alive
-        ended = result.terminated & alive
-        outcome[ended] = result.outcome[ended]
-        end_reason[ended] = result.end_reason[ended]
-        for key, values in final.items():
-            values[ended] = getattr(state, key)[ended]
-        alive &= ~result.terminated
-        if not alive.any():
-            break
-    for key, values in final.items():
-        values[alive] = getattr(state, key)[alive]
-    modes = np.array([Mode.PASSIVE, Mode.OFFICIAL_CHANNEL, Mode.CONSENT, Mode.MOBILIZED])[escalation]
-    return EpisodeBatch(
-        returns=returns,
-        outcome=outcome,
-        end_reason=end_reason,
-        severity=final["severity"].astype(np.int64),
-        mode=modes,
-        length=length,
-        peak_crowd=final["peak_crowd"],
-        peak_disorder=final["peak_disorder"],
-        action_counts=counts,
-        triggers=triggers,
-        recklessness=state.recklessness.copy(),
-        evidence=final["evidence"],
-    )
+    if planner is None:
+        return run_episodes(policy, scenario, episodes, seed, superior=superior)
+    planner.reset()
+    return run_episodes(policy, scenario, episodes, seed, superior=superior, act=planner.act_with_state)
 
 
 def planner_speed(

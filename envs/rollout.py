@@ -6,6 +6,7 @@ Used by the outcome tables, the stylized-fact tests, evaluation and analysis. Ep
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,20 @@ class EpisodeBatch:
 
 
 def run_episodes(
-    policy: Any, scenario: Scenario, episodes: int, seed: int, max_days: int | None = None
+    policy: Any,
+    scenario: Scenario,
+    episodes: int,
+    seed: int,
+    max_days: int | None = None,
+    *,
+    superior: Any = None,
+    act: Callable[[np.ndarray, core.State, np.ndarray], np.ndarray] | None = None,
 ) -> EpisodeBatch:
-    """Play ``episodes`` episodes of ``policy`` (anything with ``act(obs_batch)``) on ``scenario`` at once."""
+    """Play ``episodes`` episodes of ``policy`` (anything with ``act(obs_batch)``) on ``scenario`` at once.
+
+    ``superior`` replaces the scripted superior of the core; ``act(obs, state, alive)``, if given, chooses
+    the actions instead of ``policy.act(obs)`` (a planner that needs the true state and the running rows).
+    """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     rng = np.random.default_rng(seed)
@@ -82,8 +94,9 @@ def run_episodes(
     final = {k: np.zeros(episodes) for k in ("severity", "peak_crowd", "peak_disorder", "evidence")}
     for _ in range(max_days or scenario.horizon.days):
         obs = core.observe(state, scenario)
-        actions = np.asarray(policy.act(obs), dtype=np.int64).reshape(episodes)
-        result = core.step(state, actions, scenario, rng)
+        chosen = policy.act(obs) if act is None else act(obs, state, alive)
+        actions = np.asarray(chosen, dtype=np.int64).reshape(episodes)
+        result = core.step(state, actions, scenario, rng, *(() if superior is None else (superior,)))
         returns += result.reward * alive
         counts[rows[alive], actions[alive]] += 1
         escalation = np.maximum(escalation, ESCALATION_OF_ACTION[actions] * alive)
