@@ -90,7 +90,8 @@ def _set_arg(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type of the subcommands' counts (--episodes, --workers, ...): an integer >= 1."""
     try:
         n = int(text)
     except ValueError:
@@ -146,9 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     _scenario_args(p, "default: baseline")
-    p.add_argument("--timesteps", type=_positive_int, help="total environment steps (default: from the config)")
+    p.add_argument("--timesteps", type=positive_int, help="total environment steps (default: from the config)")
     p.add_argument("--seed", type=_seed, help="random seed (default: from the config)")
-    p.add_argument("--n-envs", type=_positive_int, help="parallel environments (default: from the config)")
+    p.add_argument("--n-envs", type=positive_int, help="parallel environments (default: from the config)")
     p.add_argument("--out", required=True, metavar="DIR", help="run directory to write (or to continue)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out up to --timesteps in total")
     p.add_argument(
@@ -167,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory written by 'massbargain train'")
-    p.add_argument("--episodes", type=_positive_int, default=1000, help="episodes per policy (default: 1000)")
+    p.add_argument("--episodes", type=positive_int, default=1000, help="episodes per policy (default: 1000)")
     _scenario_args(p, "default: the scenario the agent was trained on")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--model", choices=("best", "final"), default="best", help="which model of the run (default: best)")
@@ -178,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--planner-episodes",
-        type=_positive_int,
+        type=positive_int,
         default=200,
         help="episodes of the planner comparison (default: 200; the planner takes ~0.2 s an episode)",
     )
@@ -207,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     _scenario_args(p, "default: every preset")
-    p.add_argument("--episodes", type=_positive_int, default=1000, help="episodes per baseline (default: 1000)")
+    p.add_argument("--episodes", type=positive_int, default=1000, help="episodes per baseline (default: 1000)")
     p.add_argument("--seed", type=_seed, default=0, help="seed of the episodes (default: 0)")
     p.add_argument("--json", action="store_true", help="print one JSON line with the same figures")
     p.set_defaults(func=_cmd_baselines)

@@ -796,7 +796,8 @@ Defaults: experiments/configs/mode_map.yaml (--quick: mode_map_quick.yaml).
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``mode-map`` subcommand on an argparse ``subparsers`` object; :func:`run` executes it."""
-    from massbargain.experiments.sweep import BACKENDS, _positive_int
+    from massbargain.experiments.cli import positive_int
+    from massbargain.experiments.sweep import BACKENDS
 
     p = subparsers.add_parser(
         "mode-map",
@@ -810,7 +811,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): about 2 minutes")
     p.add_argument("--config", metavar="FILE.yaml", help="a mode-map config replacing the default")
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
-    p.add_argument("--workers", type=_positive_int, help="parallel runs (default: the config's workers)")
+    p.add_argument("--workers", type=positive_int, help="parallel runs (default: the config's workers)")
     p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -610,6 +610,8 @@ Output: runs/<run_id>.json per finished run, models/<run_id>/, results.csv and r
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``sweep`` subcommand on an argparse ``subparsers`` object; :func:`run` executes it."""
+    from massbargain.experiments.cli import positive_int
+
     p = subparsers.add_parser(
         "sweep",
         help="run a grid of scenario/training settings x seeds (resumable, parallel)",
@@ -621,21 +623,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("spec", metavar="SPEC.yaml", help="the sweep spec")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun with it to resume)")
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
-    p.add_argument("--workers", type=_positive_int, help="parallel runs (default: number of CPUs)")
+    p.add_argument("--workers", type=positive_int, help="parallel runs (default: number of CPUs)")
     p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray; default: a local instance)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
     return p
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
