@@ -77,13 +77,13 @@ class TrainConfig:
         1_000_000, "int", "Total environment steps to train for (rounded up to whole rollouts).", 1, 1e10
     )
     seed: int = _f(0, "int", "Seed of PPO, the networks' initialization and the environments.", 0, 2**31 - 1)
-    n_envs: int = _f(16, "int", "Parallel environments (copies in one native vector env, one process).", 1, 4096)
+    n_envs: int = _f(64, "int", "Parallel environments (copies in one native vector env, one process).", 1, 4096)
     # --- PPO (Stable-Baselines3 names) --------------------------------------------------------------
     learning_rate: float = _f(3e-4, "float", "Adam step size at the start.", 1e-7, 1.0)
     learning_rate_final: float = _f(
         3e-4, "float", "Adam step size at the end of the run (linear in between).", 0.0, 1.0
     )
-    n_steps: int = _f(64, "int", "Steps per environment per rollout; a rollout is n_steps * n_envs steps.", 1, 1e6)
+    n_steps: int = _f(16, "int", "Steps per environment per rollout; a rollout is n_steps * n_envs steps.", 1, 1e6)
     batch_size: int = _f(256, "int", "Minibatch size; must divide n_steps * n_envs.", 2, 1e7)
     n_epochs: int = _f(5, "int", "Passes over each rollout.", 1, 1000)
     gamma: float = _f(0.995, "float", "Discount factor per day.", 0.0, 1.0)

@@ -92,7 +92,7 @@ REFERENCE_ID = "CartPole-v1"
 FALLBACK_PPO: dict[str, Any] = {
     "ppo": {
         "learning_rate": 3e-4,
-        "n_steps": 64,
+        "n_steps": 16,
         "batch_size": 256,
         "n_epochs": 5,
         "gamma": 0.995,
@@ -103,7 +103,7 @@ FALLBACK_PPO: dict[str, Any] = {
         "vf_coef": 0.5,
         "max_grad_norm": 0.5,
     },
-    "n_envs": 16,
+    "n_envs": 64,
     "net_arch": [64, 64],
     "activation": "tanh",
     "torch_threads": 1,
@@ -402,8 +402,8 @@ def run_bench(quick: bool = False, seed: int = 0, log: Callable[[str], None] | N
                 median,
                 ppo_windows,
                 rollout_steps=rollout,
-                collect_s=[round(min(c for c, _ in a), 4), round(min(c for c, _ in b), 4)],
-                train_s=[round(min(u for _, u in a), 4), round(min(u for _, u in b), 4)],
+                collect_s=[round(min(c for c, _ in a), 6), round(min(c for c, _ in b), 6)],
+                train_s=[round(min(u for _, u in a), 6), round(min(u for _, u in b), 6)],
             )
         for _, close in models.values():
             close()
