@@ -115,9 +115,18 @@ class ModeMapConfig:
     stakes: tuple[float, ...] = (0.15, 0.6, 0.9)
     seeds: int = 3
     episodes: int = 1000
-    train: Mapping[str, Any] = field(default_factory=lambda: {"timesteps": 80_000})
+    train: Mapping[str, Any] = field(
+        default_factory=lambda: {
+            "timesteps": 150_000,
+            "n_epochs": 5,
+            "accept_warmup": 50_000,
+            "eval_freq": 1_000_000_000,
+            "eval_episodes": 200,
+            "checkpoint_freq": 1_000_000_000,
+        }
+    )
     context_seeds: tuple[int, ...] = (0,)
-    context_train: Mapping[str, Any] = field(default_factory=lambda: {"timesteps": 600_000})
+    context_train: Mapping[str, Any] = field(default_factory=lambda: {"timesteps": 400_000, "n_epochs": 5})
     scripted_episodes: int = 400
     workers: int = 2
 

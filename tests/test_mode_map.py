@@ -184,3 +184,10 @@ def test_cli_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "unknown mode-map key 'recklessnes'" in err and "valid keys" in err and err.count("\n") == 1
     assert main(["mode-map", "--quick", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert ModeMapConfig.default(quick=True).seeds >= 2 and ModeMapConfig.default().seeds >= 3
+
+
+def test_dataclass_defaults_equal_mode_map_yaml() -> None:
+    """``ModeMapConfig()`` and ``ModeMapConfig.default()`` (mode_map.yaml) describe the same experiment."""
+    assert ModeMapConfig() == ModeMapConfig.default()
+    quick = ModeMapConfig.default(quick=True)
+    assert quick.train == ModeMapConfig().train  # the quick map trains its cells as the default one does
