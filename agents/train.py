@@ -37,6 +37,7 @@ This module imports torch and Stable-Baselines3.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import io
 import json
@@ -44,6 +45,7 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -68,11 +70,14 @@ __all__ = [
     "EVAL_SEED",
     "TrainingInterrupted",
     "latest_model",
+    "make_ppo",
     "make_training_env",
     "package_versions",
     "resolve_scenario",
     "resume_config",
     "save_model",
+    "schedule_callbacks",
+    "torch_settings",
     "train",
 ]
 
@@ -308,6 +313,43 @@ class _EntropySchedule(BaseCallback):
         return True
 
 
+def schedule_callbacks(config: TrainConfig) -> list[BaseCallback]:
+    """The schedules every PPO run of the project follows: the ACCEPT warm-up and the entropy bonus's decay."""
+    return [_AcceptWarmup(config.accept_warmup), _EntropySchedule(config)]
+
+
+def make_ppo(config: TrainConfig, env: VecEnv, **kwargs: Any) -> PPO:
+    """A fresh PPO model on ``env`` with ``config``'s hyperparameters (the learning rate linear from
+    ``learning_rate`` to ``learning_rate_final``), networks and seed, on the CPU; ``kwargs`` go to ``PPO``
+    (e.g. ``tensorboard_log``)."""
+    activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[config.activation]
+    hyper = config.ppo_kwargs()
+    hyper["learning_rate"] = LinearSchedule(config.learning_rate, config.learning_rate_final, 1.0)
+    return PPO(
+        "MlpPolicy",
+        env,
+        **hyper,
+        policy_kwargs={"net_arch": {"pi": config.net_arch, "vf": config.net_arch}, "activation_fn": activation},
+        seed=config.seed,
+        device="cpu",
+        verbose=0,
+        **kwargs,
+    )
+
+
+@contextlib.contextmanager
+def torch_settings(config: TrainConfig) -> Iterator[None]:
+    """Run the block with ``config``'s speed levers (``torch_threads``, ``validate_args``); restore torch's after."""
+    threads, validate = torch.get_num_threads(), torch.distributions.Distribution._validate_args
+    torch.set_num_threads(config.torch_threads)
+    torch.distributions.Distribution.set_default_validate_args(config.validate_args)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.distributions.Distribution.set_default_validate_args(validate)
+
+
 # --- training ------------------------------------------------------------------------------------------
 
 
@@ -376,90 +418,73 @@ def train(config: TrainConfig, *, resume: bool = False, log: Any = print) -> Pat
         start_steps = 0
         metrics = {"history": []}
 
-    # 2. Speed levers (restored on the way out).
-    threads, validate = torch.get_num_threads(), torch.distributions.Distribution._validate_args
-    torch.set_num_threads(config.torch_threads)
-    torch.distributions.Distribution.set_default_validate_args(config.validate_args)
-
-    # 3. Environments and model. A resumed session reseeds its environments past the timesteps done,
-    #    so it does not replay the first session's episodes.
-    env = make_training_env(scenario, config.n_envs, config.seed + start_steps)
-    try:
-        if resume:
-            model = PPO.load(start_path, env=env, device="cpu", tensorboard_log=str(run_dir / "tb"))
-            model.set_random_seed(config.seed + start_steps)
-            say(f"resuming {run_dir} from {start_path.name} at {start_steps} timesteps")
-        else:
-            activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[config.activation]
-            hyper = config.ppo_kwargs()
-            hyper["learning_rate"] = LinearSchedule(config.learning_rate, config.learning_rate_final, 1.0)
-            model = PPO(
-                "MlpPolicy",
-                env,
-                **hyper,
-                policy_kwargs={"net_arch": {"pi": config.net_arch, "vf": config.net_arch}, "activation_fn": activation},
-                tensorboard_log=str(run_dir / "tb"),
-                seed=config.seed,
-                device="cpu",
-                verbose=0,
-            )
-
-        # 4. Record the resolved configuration before the first step.
-        run_info["config"] = config.to_dict()
-        session = {"started": _now(), "from_timesteps": start_steps, "to_timesteps": config.timesteps}
-        run_info.setdefault("sessions", []).append(session)
-        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run_info, sort_keys=False))
-        say(
-            f"training PPO on {scenario.name!r} for {config.timesteps - start_steps} timesteps "
-            f"({config.n_envs} envs, seed {config.seed}); run directory {run_dir}"
-        )
-
-        # 5. Train, with periodic evaluation, checkpoints, TensorBoard and a progress bar.
-        monitor = _RunMonitor(config, scenario, run_dir, metrics)
-        callbacks: list[BaseCallback] = [_AcceptWarmup(config.accept_warmup), _EntropySchedule(config), monitor]
-        progress = ProgressBarCallback() if config.progress_bar else None
-        if progress is not None:
-            callbacks.append(progress)
-        metrics["status"] = "running"
-        started = time.perf_counter()
+    # 2. Speed levers, restored on the way out.
+    with torch_settings(config):
+        # 3. Environments and model. A resumed session reseeds its environments past the timesteps done,
+        #    so it does not replay the first session's episodes.
+        env = make_training_env(scenario, config.n_envs, config.seed + start_steps)
         try:
-            model.learn(
-                total_timesteps=config.timesteps - start_steps,
-                callback=CallbackList(callbacks),
-                tb_log_name=TB_NAME,
-                reset_num_timesteps=not resume,
-            )
-        except KeyboardInterrupt:
-            _close_progress(progress)
-            path = save_model(model, run_dir / "model.zip")
-            _finish(metrics, session, model, started, "interrupted", config.seed)
-            _write_json(run_dir / "metrics.json", metrics)
+            if resume:
+                model = PPO.load(start_path, env=env, device="cpu", tensorboard_log=str(run_dir / "tb"))
+                model.set_random_seed(config.seed + start_steps)
+                say(f"resuming {run_dir} from {start_path.name} at {start_steps} timesteps")
+            else:
+                model = make_ppo(config, env, tensorboard_log=str(run_dir / "tb"))
+
+            # 4. Record the resolved configuration before the first step.
+            run_info["config"] = config.to_dict()
+            session = {"started": _now(), "from_timesteps": start_steps, "to_timesteps": config.timesteps}
+            run_info.setdefault("sessions", []).append(session)
             atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run_info, sort_keys=False))
             say(
-                f"\ninterrupted at {model.num_timesteps} timesteps; saved {path}\n"
-                f"continue with: massbargain train --out {run_dir} --resume --timesteps {config.timesteps}"
+                f"training PPO on {scenario.name!r} for {config.timesteps - start_steps} timesteps "
+                f"({config.n_envs} envs, seed {config.seed}); run directory {run_dir}"
             )
-            raise TrainingInterrupted(run_dir, path, model.num_timesteps) from None
 
-        # 6. Final evaluation (unless the last periodic one was at this very step), models and metrics.
-        if not metrics["history"] or metrics["history"][-1]["timesteps"] != model.num_timesteps:
-            monitor.evaluate()
-            model.logger.dump(model.num_timesteps)
-        save_model(model, run_dir / "model.zip")
-        metrics["final"] = metrics["history"][-1]
-        _finish(metrics, session, model, started, "complete", config.seed)
-        _write_json(run_dir / "metrics.json", metrics)
-        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run_info, sort_keys=False))
-        best, final = metrics["best"], metrics["final"]
-        say(
-            f"done: {model.num_timesteps} timesteps in {session['seconds']:.0f} s; "
-            f"final mean return {final['mean_return']:+.3f} ± {final['return_ci95']:.3f}, "
-            f"best {best['mean_return']:+.3f} at {best['timesteps']} (evaluation seed {EVAL_SEED + config.seed})"
-        )
-    finally:
-        env.close()
-        torch.set_num_threads(threads)
-        torch.distributions.Distribution.set_default_validate_args(validate)
+            # 5. Train, with periodic evaluation, checkpoints, TensorBoard and a progress bar.
+            monitor = _RunMonitor(config, scenario, run_dir, metrics)
+            callbacks: list[BaseCallback] = [*schedule_callbacks(config), monitor]
+            progress = ProgressBarCallback() if config.progress_bar else None
+            if progress is not None:
+                callbacks.append(progress)
+            metrics["status"] = "running"
+            started = time.perf_counter()
+            try:
+                model.learn(
+                    total_timesteps=config.timesteps - start_steps,
+                    callback=CallbackList(callbacks),
+                    tb_log_name=TB_NAME,
+                    reset_num_timesteps=not resume,
+                )
+            except KeyboardInterrupt:
+                _close_progress(progress)
+                path = save_model(model, run_dir / "model.zip")
+                _finish(metrics, session, model, started, "interrupted", config.seed)
+                _write_json(run_dir / "metrics.json", metrics)
+                atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run_info, sort_keys=False))
+                say(
+                    f"\ninterrupted at {model.num_timesteps} timesteps; saved {path}\n"
+                    f"continue with: massbargain train --out {run_dir} --resume --timesteps {config.timesteps}"
+                )
+                raise TrainingInterrupted(run_dir, path, model.num_timesteps) from None
+
+            # 6. Final evaluation (unless the last periodic one was at this very step), models and metrics.
+            if not metrics["history"] or metrics["history"][-1]["timesteps"] != model.num_timesteps:
+                monitor.evaluate()
+                model.logger.dump(model.num_timesteps)
+            save_model(model, run_dir / "model.zip")
+            metrics["final"] = metrics["history"][-1]
+            _finish(metrics, session, model, started, "complete", config.seed)
+            _write_json(run_dir / "metrics.json", metrics)
+            atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run_info, sort_keys=False))
+            best, final = metrics["best"], metrics["final"]
+            say(
+                f"done: {model.num_timesteps} timesteps in {session['seconds']:.0f} s; "
+                f"final mean return {final['mean_return']:+.3f} ± {final['return_ci95']:.3f}, "
+                f"best {best['mean_return']:+.3f} at {best['timesteps']} (evaluation seed {EVAL_SEED + config.seed})"
+            )
+        finally:
+            env.close()
     return run_dir
 
 

@@ -29,17 +29,15 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 from gymnasium import spaces
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.utils import LinearSchedule
 
 import massbargain  # noqa: F401  (registers the environment ids)
 from massbargain.agents.config import TrainConfig
 from massbargain.agents.loading import TrainedAgent
-from massbargain.agents.train import _AcceptWarmup, _EntropySchedule, save_model
+from massbargain.agents.train import make_ppo, save_model, schedule_callbacks, torch_settings
 from massbargain.scenario import Scenario
 
 __all__ = [
@@ -167,30 +165,11 @@ def train_context_policy(scenarios: Sequence[Scenario], config: TrainConfig) -> 
     checkpoint fields. Runs with ``config.torch_threads`` torch threads (restored afterwards). The same
     config and scenarios give the same model.
     """
-    threads, validate = torch.get_num_threads(), torch.distributions.Distribution._validate_args
-    torch.set_num_threads(config.torch_threads)
-    torch.distributions.Distribution.set_default_validate_args(config.validate_args)
-    seed = config.seed
-    env = make_vec_env(lambda: ContextEnv(scenarios), n_envs=config.n_envs, seed=seed)
-    try:
-        activation = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[config.activation]
-        hyper = config.ppo_kwargs()
-        hyper["learning_rate"] = LinearSchedule(config.learning_rate, config.learning_rate_final, 1.0)
-        model = PPO(
-            "MlpPolicy",
-            env,
-            **hyper,
-            policy_kwargs={"net_arch": {"pi": config.net_arch, "vf": config.net_arch}, "activation_fn": activation},
-            seed=seed,
-            device="cpu",
-            verbose=0,
-        )
-        model.learn(
-            total_timesteps=config.timesteps,
-            callback=CallbackList([_AcceptWarmup(config.accept_warmup), _EntropySchedule(config)]),
-        )
-    finally:
-        env.close()
-        torch.set_num_threads(threads)
-        torch.distributions.Distribution.set_default_validate_args(validate)
+    with torch_settings(config):
+        env = make_vec_env(lambda: ContextEnv(scenarios), n_envs=config.n_envs, seed=config.seed)
+        try:
+            model = make_ppo(config, env)
+            model.learn(total_timesteps=config.timesteps, callback=CallbackList(schedule_callbacks(config)))
+        finally:
+            env.close()
     return model
