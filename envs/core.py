@@ -11,7 +11,7 @@ variable as an array of shape (B,); ``batch_size=None`` holds it as a plain Pyth
 environment, the single Env's case). The rules below are written once with arithmetic operators and
 the few functions of ``_Batch`` / ``_One`` (exp, minimum, where, ...), which both number types
 understand. The reason is speed: on a (1,)-shaped array every numpy call costs about a microsecond and
-a day needs ~250 of them, while Python arithmetic on floats costs ~50 ns. Transcendental functions go
+a day needs ~215 of them, while Python arithmetic on floats costs ~50 ns. Transcendental functions go
 through numpy's ufuncs in both modes, so one environment of a batch and a lone environment produce the
 same bits from the same random stream.
 
