@@ -33,6 +33,7 @@ __all__ = [
     "UserError",
     "atomic_write_text",
     "default_config_path",
+    "parse_assignment",
 ]
 
 #: File name of the default hyperparameters inside ``massbargain.experiments``' ``configs`` folder.
@@ -261,6 +262,22 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
             raise ConfigError(f"{name} must be a non-empty list of layer sizes in [1, 4096], got {value!r}")
         return list(value)
     raise AssertionError(f"unknown kind {kind!r} of field {name}")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"field=value"`` as ``(field, value)``, the value read as YAML (``n_envs=32`` gives the int 32).
+
+    For ``--set`` options that change TrainConfig fields; raises ``argparse.ArgumentTypeError`` (argparse
+    prints it as a usage error) when there is no ``=`` or no field name.
+    """
+    import argparse
+
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    return key.strip(), yaml.safe_load(value)
 
 
 def default_config_path() -> Path:

@@ -222,14 +222,21 @@ def _vector(envs: gym.vector.VectorEnv, n_actions: int, seed: int) -> Callable[[
 _MB_ACTIONS, _CP_ACTIONS = 7, 2
 
 
-def _ppo_config() -> tuple[dict[str, Any], str]:
-    """The project's default PPO hyperparameters and where they came from."""
+def _ppo_config(changes: dict[str, Any] | None = None) -> tuple[dict[str, Any], str]:
+    """The project's default PPO hyperparameters, with ``changes`` (TrainConfig fields) applied, and where
+    they came from. A bad field or value raises ``ConfigError`` naming it."""
     try:
         from massbargain.agents.config import TrainConfig
 
         cfg = TrainConfig.default()
     except Exception as exc:  # the config module or its YAML is missing or invalid
+        if changes:
+            raise
         return copy.deepcopy(FALLBACK_PPO), f"FALLBACK_PPO in bench.py ({type(exc).__name__})"
+    source = "experiments/configs/ppo_default.yaml"
+    if changes:
+        cfg = cfg.replace(**changes)
+        source += " with " + ", ".join(f"{k}={v}" for k, v in changes.items())
     values = {
         "ppo": cfg.ppo_kwargs(),
         "n_envs": cfg.n_envs,
@@ -238,7 +245,7 @@ def _ppo_config() -> tuple[dict[str, Any], str]:
         "torch_threads": cfg.torch_threads,
         "validate_args": cfg.validate_args,
     }
-    return values, "experiments/configs/ppo_default.yaml"
+    return values, source
 
 
 def _ppo(kind: str, hp: dict[str, Any], seed: int) -> tuple[Callable[[], tuple[float, float]], Callable[[], None]]:
@@ -329,13 +336,22 @@ class _SlimInfo(gym.Wrapper):
 # --- the bench ---------------------------------------------------------------------------------------------
 
 
-def run_bench(quick: bool = False, seed: int = 0, log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_bench(
+    quick: bool = False,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+    ppo_changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Measure every figure of ``FIGURES`` (the PPO information figures only when not ``quick``).
+
+    ``ppo_changes`` are TrainConfig fields changed for both PPO runs (e.g. ``{"n_envs": 16, "n_steps": 64}``);
+    they are checked before anything is timed.
 
     Returns a JSON-ready dict: ``figures`` (name -> :class:`Figure` as a dict), ``ok`` (every target
     met), ``quick``, ``elapsed_s``, the PPO hyperparameters and their source, and the machine.
     """
     say = log or (lambda _msg: None)
+    hp, source = _ppo_config(ppo_changes)  # first: a bad change fails before any timing
     window, reps = (0.1, 3) if quick else (0.25, 5)
     ppo_windows = 6 if quick else 12
     t0 = time.perf_counter()
@@ -366,7 +382,6 @@ def run_bench(quick: bool = False, seed: int = 0, log: Callable[[str], None] | N
             sync = _vector(gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="sync"), _MB_ACTIONS, seed)
             record("native_sync", *_compare(ours, sync, window, reps), reps)
 
-    hp, source = _ppo_config()
     import torch
 
     threads, validate = torch.get_num_threads(), torch.distributions.Distribution._validate_args
@@ -543,17 +558,29 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    from massbargain.agents.config import parse_assignment
+
     parser.add_argument("--quick", action="store_true", help="shorter windows, fewer repeats: under a minute")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     parser.add_argument("--check", action="store_true", help="exit with status 1 if a figure misses its target")
     parser.add_argument("--seed", type=int, default=0, help="seed of the environments, actions and PPO (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--set",
+        dest="ppo_changes",
+        action="append",
+        type=parse_assignment,
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a TrainConfig field for both PPO runs, e.g. --set n_envs=16 --set n_steps=64 (the "
+        "default layout before 64 x 16); repeatable",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the bench for parsed arguments; prints the table (or JSON line) to stdout, returns the exit status."""
     log = None if args.quiet else (lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True))
-    result = run_bench(quick=args.quick, seed=args.seed, log=log)
+    result = run_bench(quick=args.quick, seed=args.seed, log=log, ppo_changes=dict(args.ppo_changes))
     print(json.dumps(result) if args.json else format_table(result), flush=True)
     return 1 if args.check and not result["ok"] else 0
 
@@ -562,7 +589,13 @@ def main_bench(argv: Sequence[str] | None = None) -> int:
     """``massbargain bench`` as a standalone entry point: ``main_bench(["--quick", "--json"])``."""
     parser = argparse.ArgumentParser(prog="massbargain bench", description=DESCRIPTION)
     _add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    from massbargain.agents.config import UserError
+
+    try:
+        return run(args)
+    except UserError as exc:
+        parser.error(str(exc))  # one line on stderr, exit status 2
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from massbargain.agents.config import parse_assignment
+
 PRESETS = ("baseline", "changxing", "daye")
 SEEDS = (0, 1, 2)
 PLANNERS = ("honest", "clairvoyant")
@@ -394,15 +396,6 @@ def format_markdown(table: dict[str, Any]) -> str:
 # --- command line ------------------------------------------------------------------------------------------
 
 
-def _parse_set(text: str) -> tuple[str, Any]:
-    import yaml
-
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    return key.strip(), yaml.safe_load(value)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m massbargain.experiments.ppo_table --out DIR``: train, evaluate, print the table."""
     from massbargain.agents.config import UserError
@@ -417,8 +410,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder of the run directories and evaluation caches")
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS, help="default: all three")
     parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS), help="training seeds (default: 0 1 2)")
-    parser.add_argument("--set", dest="changes", action="append", type=_parse_set, default=[], metavar="FIELD=VALUE",
-                        help="change a TrainConfig field of the defaults, e.g. --set n_epochs=5")  # fmt: skip
+    parser.add_argument(
+        "--set",
+        dest="changes",
+        action="append",
+        type=parse_assignment,
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change a TrainConfig field of the defaults, e.g. --set n_epochs=5",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="processes at once (default: 2)")
     parser.add_argument("--episodes", type=int, default=2000, help="episodes for PPO and baselines (default: 2000)")
     parser.add_argument("--planner-episodes", type=int, default=500, help="episodes for the planners (default: 500)")

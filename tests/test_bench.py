@@ -73,3 +73,18 @@ def test_table_and_json_lines(quick_result: dict, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(bench, "run_bench", lambda **_: missed)
     assert bench.main_bench(["--check", "--quiet"]) == 1
     assert bench.main_bench(["--quiet"]) == 0  # without --check a miss is reported, not an error
+
+
+def test_set_changes_the_ppo_layout_and_refuses_bad_fields(capsys) -> None:
+    hp, source = bench._ppo_config({"n_envs": 16, "n_steps": 64})
+    assert hp["n_envs"] == 16 and hp["ppo"]["n_steps"] == 64
+    assert source.endswith("with n_envs=16, n_steps=64")
+    for bad, words in (
+        (["--set", "n_envz=3"], ["n_envz", "valid keys", "n_envs"]),
+        (["--set", "n_envs=0"], ["n_envs", "0"]),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main_bench(["--quick", "--quiet", *bad])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and all(w in err for w in words)
