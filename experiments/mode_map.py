@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
+from massbargain.experiments.facts import POLICY_SET
 from massbargain.scenario import Scenario, ScenarioError
 
 __all__ = [
@@ -63,15 +64,9 @@ __all__ = [
 AXES = {"recklessness": "brokers.recklessness", "monitoring": "superior.monitoring", "stakes": "utility.stakes"}
 #: Episode modes the report speaks of: "none" is passive or official channels (or an early ACCEPT).
 MODES = ("none", "consent", "mobilized")
-#: Scripted policies whose best return per cell is the comparison column (as in docs/MODEL.md section 10).
-SCRIPTED = {
-    "passive": "none",
-    "petition": "none",
-    "accept": "none",
-    "consent": "consent",
-    "mobilize": "mobilized",
-    "mobilize_pacify": "mobilized",
-}
+#: Scripted policies whose best return per cell is the comparison column, by the mode each stands for: the
+#: set the stylized facts choose a best policy from (docs/MODEL.md section 10).
+SCRIPTED = POLICY_SET
 #: Evaluation episodes of cell ``i`` use seed ``EVAL_SEED + i`` for every policy (common random numbers).
 EVAL_SEED = 20_000
 
