@@ -788,7 +788,7 @@ def _margins(cells: Any) -> np.ndarray:
 _EXAMPLES = """\
 examples:
   massbargain mode-map --quick --out runs/mode-map-quick     # about 2 minutes on 2 cores
-  massbargain mode-map --out runs/mode-map                   # about 10 minutes on 2 cores
+  massbargain mode-map --out runs/mode-map                   # about 7 minutes on 2 cores
   massbargain mode-map --config my_grid.yaml --out runs/mine --workers 8
   massbargain mode-map --out runs/mode-map --backend ray --address HEAD_IP:6379
 
@@ -800,8 +800,7 @@ Defaults: experiments/configs/mode_map.yaml (--quick: mode_map_quick.yaml).
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``mode-map`` subcommand on an argparse ``subparsers`` object; :func:`run` executes it."""
-    from massbargain.experiments.cli import positive_int
-    from massbargain.experiments.sweep import BACKENDS
+    from massbargain.experiments.sweep import add_runner_arguments
 
     p = subparsers.add_parser(
         "mode-map",
@@ -814,10 +813,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun with it to resume)")
     p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): about 2 minutes")
     p.add_argument("--config", metavar="FILE.yaml", help="a mode-map config replacing the default")
-    p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
-    p.add_argument("--workers", type=positive_int, help="parallel runs (default: the config's workers)")
-    p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_runner_arguments(p, workers_help="parallel runs (default: the config's workers)")
     p.set_defaults(func=run)
     return p
 
@@ -826,19 +822,10 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``massbargain mode-map``."""
     if args.config and args.quick:
         raise UserError("--quick and --config exclude each other (--quick is the config mode_map_quick.yaml)")
-    if args.address and args.backend != "ray":
-        raise UserError("--address is for --backend ray")
+    from massbargain.experiments.sweep import resumable, runner_options
+
+    options = runner_options(args)
     cfg = ModeMapConfig.from_yaml(args.config) if args.config else ModeMapConfig.default(quick=args.quick)
-    try:
-        mode_map(
-            cfg,
-            args.out,
-            backend=args.backend,
-            workers=args.workers,
-            address=args.address,
-            progress=not args.no_progress,
-        )
-    except KeyboardInterrupt:
-        print(f"interrupted; finished runs are kept. Resume with the same command (--out {args.out}).")
-        raise
+    with resumable(args.out):
+        mode_map(cfg, args.out, **options)
     return 0

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import itertools
 import json
@@ -53,7 +54,7 @@ import multiprocessing as mp
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,13 +68,16 @@ __all__ = [
     "Run",
     "SweepSpec",
     "add_parser",
+    "add_runner_arguments",
     "check_config",
     "finished_ids",
     "prepare_out",
     "load_results",
     "read_record",
     "records_table",
+    "resumable",
     "run",
+    "runner_options",
     "run_one",
     "run_sweep",
     "sweep",
@@ -610,8 +614,6 @@ Output: runs/<run_id>.json per finished run, models/<run_id>/, results.csv and r
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``sweep`` subcommand on an argparse ``subparsers`` object; :func:`run` executes it."""
-    from massbargain.experiments.cli import positive_int
-
     p = subparsers.add_parser(
         "sweep",
         help="run a grid of scenario/training settings x seeds (resumable, parallel)",
@@ -622,33 +624,46 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("spec", metavar="SPEC.yaml", help="the sweep spec")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun with it to resume)")
-    p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
-    p.add_argument("--workers", type=positive_int, help="parallel runs (default: number of CPUs)")
-    p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray; default: a local instance)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_runner_arguments(p, workers_help="parallel runs (default: number of CPUs)")
     p.set_defaults(func=run)
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    """Execute ``massbargain sweep``."""
+def add_runner_arguments(p: argparse.ArgumentParser, workers_help: str) -> None:
+    """The runner's options, shared by ``sweep`` and ``mode-map``: --backend, --workers, --address, --no-progress."""
+    from massbargain.experiments.cli import positive_int
+
+    p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
+    p.add_argument("--workers", type=positive_int, help=workers_help)
+    p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray; default: a local instance)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def runner_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The runner's keyword arguments (``backend``, ``workers``, ``address``, ``progress``) from parsed options."""
     if args.address and args.backend != "ray":
         raise UserError("--address is for --backend ray")
+    return {"backend": args.backend, "workers": args.workers, "address": args.address, "progress": not args.no_progress}
+
+
+@contextlib.contextmanager
+def resumable(out: str | os.PathLike) -> Iterator[None]:
+    """On Ctrl-C inside the block, say that finished runs are kept and how to resume, then let it propagate."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f"interrupted; finished runs are kept. Resume with the same command (--out {out}).")
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``massbargain sweep``."""
+    options = runner_options(args)
     spec = SweepSpec.from_yaml(args.spec)
     runs = spec.runs()
     done = finished_ids(args.out) & {r.run_id for r in runs}
     print(f"sweep: {len(runs)} runs ({len(done)} already finished in {args.out}), backend {args.backend}")
-    try:
-        df = sweep(
-            spec,
-            args.out,
-            backend=args.backend,
-            workers=args.workers,
-            address=args.address,
-            progress=not args.no_progress,
-        )
-    except KeyboardInterrupt:
-        print(f"interrupted; finished runs are kept. Resume with the same command (--out {args.out}).")
-        raise
+    with resumable(args.out):
+        df = sweep(spec, args.out, **options)
     print(f"done: {len(df)} runs; table {Path(args.out) / 'results.csv'} (and results.parquet)")
     return 0
