@@ -7,39 +7,16 @@ shape (B, F) gives an int array of shape (B,). Trained agents and the planner fo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from massbargain.actions import Action
 from massbargain.core import OBS_INDEX
+from massbargain.policy import Policy, RulePolicy
 
 __all__ = ["BASELINES", "Policy", "RandomPolicy", "RulePolicy"]
 
 _I = OBS_INDEX
-
-
-@runtime_checkable
-class Policy(Protocol):
-    """Anything with ``act(obs)``: (F,) -> int, or (B, F) -> (B,) ints."""
-
-    def act(self, obs: np.ndarray) -> np.ndarray | int: ...
-
-
-class RulePolicy:
-    """A deterministic policy from a vectorized rule ``rule(obs (B, F)) -> actions (B,)``."""
-
-    def __init__(self, name: str, rule: Callable[[np.ndarray], np.ndarray], doc: str) -> None:
-        self.name, self.rule, self.__doc__ = name, rule, doc
-
-    def act(self, obs: np.ndarray) -> np.ndarray | int:
-        obs = np.asarray(obs, dtype=np.float32)
-        if obs.ndim == 1:
-            return int(self.rule(obs[None])[0])
-        return np.asarray(self.rule(obs), dtype=np.int64)
-
-    def __repr__(self) -> str:
-        return f"RulePolicy({self.name!r})"
 
 
 class RandomPolicy:

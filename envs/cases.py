@@ -1,6 +1,6 @@
 """The two cases of Deng, Yang & Ma (2022) as scripted replays, and a day-by-day rollout that records them.
 
-A replay is an ordinary :class:`~massbargain.agents.baselines.RulePolicy`: it reads the official's
+A replay is an ordinary :class:`~massbargain.policy.RulePolicy`: it reads the official's
 observation and follows the case's sequence of moves, so it runs under the same dynamics as every other
 policy. Nothing in the model knows it is being replayed; what happens after the official's moves (the
 crowd, the superior, the investigation) is drawn from the general mechanisms of ``core.py``.
@@ -38,8 +38,8 @@ import numpy as np
 
 from massbargain import core
 from massbargain.actions import Action, Outcome, Response, Severity
-from massbargain.agents.baselines import RulePolicy
 from massbargain.core import OBS_INDEX
+from massbargain.policy import RulePolicy
 from massbargain.scenario import Scenario
 from massbargain.superior import Superior
 

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from massbargain import ACTION_MODE, OBS_INDEX, OBSERVATION_FIELDS, Action, Mode, Outcome, Scenario, episode_mode
 from massbargain.agents.baselines import BASELINES, RulePolicy
 from massbargain.experiments import analysis as an
-from massbargain.experiments import plots
+from massbargain.experiments.analysis import plots
 from massbargain.rollout import run_episodes
 
 _I = OBS_INDEX

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from massbargain.agents.config import TrainConfig
-from massbargain.experiments import bench
+from massbargain.experiments.measures import bench
 
 
 @pytest.fixture(scope="module")

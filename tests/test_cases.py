@@ -105,7 +105,7 @@ def test_holding_superior_never_concedes_or_represses():
 
 
 def test_replays_table_of_the_facts_command():
-    from massbargain.experiments.facts import replays_markdown
+    from massbargain.experiments.measures.facts import replays_markdown
 
     lines = replays_markdown(episodes=400, seed=0).splitlines()
     assert len(lines) == 2 + 12

@@ -20,8 +20,8 @@ import yaml
 
 from massbargain.agents import BASELINES
 from massbargain.agents.evaluation import MODE_KEYS, OUTCOME_KEYS
-from massbargain.experiments import play as play_mod
 from massbargain.experiments.cli import build_parser, main
+from massbargain.experiments.cli import play as play_mod
 
 pytest.importorskip("stable_baselines3")
 

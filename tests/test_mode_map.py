@@ -13,8 +13,8 @@ import pytest
 
 from massbargain.agents.config import UserError
 from massbargain.experiments.cli import main
-from massbargain.experiments.context import ContextEncoder, ContextEnv
-from massbargain.experiments.mode_map import (
+from massbargain.experiments.maps.context import ContextEncoder, ContextEnv
+from massbargain.experiments.maps.mode_map import (
     ModeMapConfig,
     _region_text,
     dominant_modes,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from massbargain.experiments.opcount import count_operations
+from massbargain.experiments.measures.opcount import count_operations
 
 
 def test_one_environment_runs_on_few_numpy_operations():

@@ -224,7 +224,7 @@ def test_base_policies_and_helpers() -> None:
 
 
 def test_bench_reports_the_planners_speed() -> None:
-    from massbargain.experiments import bench
+    from massbargain.experiments.measures import bench
 
     p = bench._planner_speed(3, seed=0)
     assert p["kind"] == "honest" and p["episodes"] == 3 and p["scaled"]

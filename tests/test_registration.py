@@ -209,3 +209,16 @@ def test_reset_options_without_scenario_change_nothing(mb):
     env.reset(seed=0, options={})
     env.reset(seed=0, options={"something_else": 1})
     assert env.unwrapped.scenario == mb.Scenario.preset("changxing")
+
+
+def test_env_package_imports_nothing_from_agents() -> None:
+    """The environment package (env, vector env, core, cases, rollouts) stands without the agents package."""
+    code = (
+        "import sys, pkgutil, importlib, massbargain\n"
+        "for m in pkgutil.iter_modules(massbargain.__path__):\n"
+        "    if m.name not in ('agents', 'experiments'):\n"
+        "        importlib.import_module('massbargain.' + m.name)\n"
+        "print(sorted(k for k in sys.modules if k.startswith('massbargain.agents')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

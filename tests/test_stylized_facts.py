@@ -1,8 +1,8 @@
 """The ten stylized facts of docs/MODEL.md, each a seeded statistical comparison of scripted policies.
 
-Every test measures behaviour with the functions of ``massbargain.experiments.facts`` (batched rollouts
+Every test measures behaviour with the functions of ``massbargain.experiments.measures.facts`` (batched rollouts
 of scripted policies under the general dynamics) and states its threshold here; the table printed by
-``python -m massbargain.experiments.facts`` shows the same criteria with fresh figures. With 3,000
+``python -m massbargain.experiments.measures.facts`` shows the same criteria with fresh figures. With 3,000
 episodes per arm the figures' sampling error is a small fraction of every margin (see docs/MODEL.md,
 "The ten stylized facts"), so the tests are not flaky; the seeds are fixed anyway.
 """
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from massbargain import Scenario
-from massbargain.experiments import facts
+from massbargain.experiments.measures import facts
 
 EPISODES = 3000
 SEED = 7
@@ -143,7 +143,7 @@ def test_headline_regions(stakes):
 @pytest.mark.parametrize("number", [1, 2, 3, 6, 7, 8, 9, 10])
 def test_fact_fails_when_its_mechanism_is_switched_off(number):
     """Not circular: each fact rests on a named general mechanism, and goes when that mechanism is switched
-    off (facts 4 and 5, the costly grids, are knocked out in ``python -m massbargain.experiments.facts
+    off (facts 4 and 5, the costly grids, are knocked out in ``python -m massbargain.experiments.measures.facts
     --knockouts``)."""
     _, overrides, kwargs = facts.KNOCKOUTS[number]
     presets = {name: Scenario.preset(name).with_overrides(overrides) for name in ("baseline", "changxing", "daye")}

@@ -19,7 +19,7 @@ import yaml
 
 from massbargain.agents.config import UserError
 from massbargain.experiments.cli import main
-from massbargain.experiments.sweep import (
+from massbargain.experiments.maps.sweep import (
     SweepSpec,
     load_results,
     read_record,

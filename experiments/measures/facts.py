@@ -5,7 +5,7 @@ Each ``measure_*`` function runs seeded batched rollouts and returns the figures
 puts claim, source, test, measured figures, criterion and mechanism side by side. Nothing here knows a
 fact's answer: every figure is an outcome of the general dynamics in ``massbargain.core``.
 
-Run it as ``python -m massbargain.experiments.facts`` (``--episodes``, ``--seed``, ``--markdown``,
+Run it as ``python -m massbargain.experiments.measures.facts`` (``--episodes``, ``--seed``, ``--markdown``,
 ``--regions``, ``--knockouts``, ``--sensitivity``); the ``massbargain facts`` subcommand calls
 :func:`add_parser` and :func:`run`.
 """
@@ -997,7 +997,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m massbargain.experiments.facts [--episodes N] [--seed S] [--markdown] [--regions ...]``."""
+    """``python -m massbargain.experiments.measures.facts [--episodes N] [--seed S] [--markdown] [--regions ...]``."""
     parser = argparse.ArgumentParser(prog="massbargain facts", description=__doc__.splitlines()[0])
     _add_arguments(parser)
     return run(parser.parse_args(argv))

@@ -1,8 +1,8 @@
 """Figures of the mode map: heatmaps over recklessness (rows) × monitoring (columns), one panel per stakes.
 
-Input: the per-cell table of :func:`massbargain.experiments.mode_map.mode_map` (seeds pooled), with columns
+Input: the per-cell table of :func:`massbargain.experiments.maps.mode_map.mode_map` (seeds pooled), with columns
 ``recklessness``, ``monitoring``, ``stakes``, ``mode`` and the metrics. Built on
-:class:`matplotlib.figure.Figure` directly (no pyplot), as :mod:`massbargain.experiments.plots` does, with its
+:class:`matplotlib.figure.Figure` directly (no pyplot), as :mod:`massbargain.experiments.analysis.plots` does, with its
 mode colours.
 """
 
@@ -17,7 +17,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
 from massbargain.actions import Mode
-from massbargain.experiments.plots import MODE_COLORS, save
+from massbargain.experiments.analysis.plots import MODE_COLORS, save
 
 __all__ = ["METRICS", "plot_heatmaps", "plot_mode_map", "write_figures"]
 

@@ -1,6 +1,6 @@
 """Count the numpy operations one day of the dynamics core costs, batched and for one environment.
 
-    python -m massbargain.experiments.opcount [--copies 1024] [--days 300]
+    python -m massbargain.experiments.measures.opcount [--copies 1024] [--days 300]
 
 Speed in the core comes from doing few numpy operations per day, so this counts them rather than timing
 them (counts do not depend on the machine's load). Arrays of the state are viewed through an ndarray
@@ -111,7 +111,7 @@ def _counting(label: str, f: Any) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m massbargain.experiments.opcount", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m massbargain.experiments.measures.opcount", description=__doc__)
     parser.add_argument("--copies", type=int, default=1024, help="copies of the batched count (default 1024)")
     parser.add_argument("--days", type=int, default=300, help="days to count over (default 300)")
     args = parser.parse_args(argv)

@@ -631,7 +631,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_runner_arguments(p: argparse.ArgumentParser, workers_help: str) -> None:
     """The runner's options, shared by ``sweep`` and ``mode-map``: --backend, --workers, --address, --no-progress."""
-    from massbargain.experiments.cli import positive_int
+    from massbargain.experiments.cli.main import positive_int
 
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
     p.add_argument("--workers", type=positive_int, help=workers_help)

@@ -38,7 +38,7 @@ environments; PPO iterations (collect a rollout, then train on it) alternate bet
 is timed apart, and a throughput is the rollout's steps over the best collection plus the best training.
 
 Use from Python: ``run_bench(quick=True)`` returns the figures as a dict; ``format_table`` renders them.
-From the command line (``experiments/cli.py`` wires ``add_parser`` and ``run``)::
+From the command line (``experiments/cli/main.py`` wires ``add_parser`` and ``run``)::
 
     massbargain bench              # the full run, under 3 minutes
     massbargain bench --quick      # under a minute

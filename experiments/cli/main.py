@@ -5,10 +5,10 @@ call into the API.
 ``massbargain train``     :func:`massbargain.agents.train.train` (PPO on Stable-Baselines3)
 ``massbargain evaluate``  :func:`massbargain.agents.loading.load_agent` +
                           :func:`massbargain.agents.evaluation.compare`
-``massbargain play``      :func:`massbargain.experiments.play.play`
+``massbargain play``      :func:`massbargain.experiments.cli.play.play`
 ``massbargain baselines`` :func:`massbargain.agents.evaluation.compare` on each preset
-``massbargain bench``     :func:`massbargain.experiments.bench.run_bench` (speed ratios)
-``massbargain facts``     :mod:`massbargain.experiments.facts` (the ten stylized facts, measured)
+``massbargain bench``     :func:`massbargain.experiments.measures.bench.run_bench` (speed ratios)
+``massbargain facts``     :mod:`massbargain.experiments.measures.facts` (the ten stylized facts, measured)
 ======================  ==========================================================================
 
 User errors (an unknown preset, a bad ``--set`` key or value, a missing run directory, a bad config) print
@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_baselines)
 
     # Subcommands whose parsers live beside their code (each module: add_parser(subparsers) and run(args)).
-    from massbargain.experiments import bench, facts, mode_map, sweep
+    from massbargain.experiments.maps import mode_map, sweep
+    from massbargain.experiments.measures import bench, facts
 
     bench.add_parser(sub)
     facts.add_parser(sub)
@@ -388,7 +389,7 @@ def _finite(obj: Any) -> Any:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from massbargain.experiments.play import play
+    from massbargain.experiments.cli.play import play
 
     scenario = _resolve(args.scenario, args.overrides)
     play(scenario, seed=args.seed)

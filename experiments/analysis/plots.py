@@ -8,7 +8,8 @@ into ``fig=`` (a Figure or a SubFigure from ``Figure.subfigures``) so that sever
 
 Inputs are the tables of :mod:`massbargain.experiments.analysis`::
 
-    from massbargain.experiments import analysis as an, plots
+    from massbargain.experiments import analysis as an
+    from massbargain.experiments.analysis import plots
     steps = an.rollouts("consent", "changxing", episodes=200)
     plots.plot_timeline(steps, episode=0).savefig("timeline.png")
     plots.plot_policy_surface(an.policy_surface("consent", "informed", "radical_share"))
@@ -28,7 +29,7 @@ from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Patch
 
 from massbargain.actions import ACTION_MODE, Action, Mode, Response
-from massbargain.experiments import analysis as an
+from massbargain.experiments.analysis import tables as an
 
 __all__ = [
     "ACTION_COLORS",

@@ -1,6 +1,6 @@
 """One PPO policy for a whole grid of scenarios: the cell is drawn per episode and given to the agent.
 
-The mode map's *fast mode* (:mod:`massbargain.experiments.mode_map`): instead of one PPO agent per cell of
+The mode map's *fast mode* (:mod:`massbargain.experiments.maps.mode_map`): instead of one PPO agent per cell of
 the grid of broker recklessness × monitoring × stakes, train one *context-conditioned* policy:
 
 * :class:`ContextEnv` wraps ``MassBargain-v0``: at each reset it draws one cell of the grid (uniformly, from

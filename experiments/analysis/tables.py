@@ -12,7 +12,7 @@ with :func:`massbargain.agents.loading.load_agent`).
 - :func:`policy_surface` maps a policy's action probabilities over a grid of two observed fields.
 - :func:`learning_curves` reads TensorBoard event files and Monitor CSVs from run directories.
 
-Plots of all of these live in :mod:`massbargain.experiments.plots`. Example::
+Plots of all of these live in :mod:`massbargain.experiments.analysis.plots`. Example::
 
     from massbargain.experiments import analysis as an
     steps = an.rollouts("consent", scenario="changxing", episodes=500, seed=0)
@@ -52,6 +52,8 @@ from massbargain.scenario import Scenario
 
 __all__ = [
     "ACTION_DTYPE",
+    "PROB_COLUMNS",
+    "Bins",
     "AFTER_FIELDS",
     "END_REASON_DTYPE",
     "EPISODE_COLUMNS",

@@ -16,9 +16,9 @@ meets the same hidden draws and the same superior luck for every policy, which p
 
 Usage::
 
-    python -m massbargain.experiments.ppo_table --out runs/table              # train, evaluate, print
-    python -m massbargain.experiments.ppo_table --out runs/table --json       # the figures as JSON
-    python -m massbargain.experiments.ppo_table --out runs/try --presets baseline --set n_epochs=5
+    python -m massbargain.experiments.measures.ppo_table --out runs/table              # train, evaluate, print
+    python -m massbargain.experiments.measures.ppo_table --out runs/table --json       # the figures as JSON
+    python -m massbargain.experiments.measures.ppo_table --out runs/try --presets baseline --set n_epochs=5
 
 It is resumable: finished run directories (``metrics.json`` with status ``complete``) are not trained
 again, and every evaluation is cached in ``OUT`` as JSON (``<preset>/baselines.json``,
@@ -397,15 +397,15 @@ def format_markdown(table: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m massbargain.experiments.ppo_table --out DIR``: train, evaluate, print the table."""
+    """``python -m massbargain.experiments.measures.ppo_table --out DIR``: train, evaluate, print the table."""
     from massbargain.agents.config import UserError
     from massbargain.scenario import ScenarioError
 
     parser = argparse.ArgumentParser(
-        prog="python -m massbargain.experiments.ppo_table",
+        prog="python -m massbargain.experiments.measures.ppo_table",
         description="Train the default PPO run on every preset and seed, evaluate it beside the scripted "
         "baselines and the reference planners on the same episodes, and print the Markdown table.",
-        epilog="example: python -m massbargain.experiments.ppo_table --out runs/table",
+        epilog="example: python -m massbargain.experiments.measures.ppo_table --out runs/table",
     )
     parser.add_argument("--out", required=True, help="folder of the run directories and evaluation caches")
     parser.add_argument("--presets", nargs="+", default=list(PRESETS), choices=PRESETS, help="default: all three")

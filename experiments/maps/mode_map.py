@@ -23,11 +23,11 @@ that cell alone, and its final model is evaluated there with the batched core (`
 same episodes for every agent in the cell).
 
 **Fast mode (the comparison).** ``context_seeds`` context-conditioned policies
-(:mod:`massbargain.experiments.context`) are trained once on the whole grid, each episode drawing a cell and
+(:mod:`massbargain.experiments.maps.context`) are trained once on the whole grid, each episode drawing a cell and
 seeing it as input, and evaluated in every cell; ``check.csv`` and the report compare them with the per-cell
 map cell by cell. docs/MODE_MAP.md says why the per-cell map, not the fast mode, is the default.
 
-Everything runs through :func:`massbargain.experiments.sweep.run_sweep` (a local process pool, or Ray), so an
+Everything runs through :func:`massbargain.experiments.maps.sweep.run_sweep` (a local process pool, or Ray), so an
 interrupted mode map resumes where it stopped. The same config gives the same tables.
 """
 
@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
-from massbargain.experiments.facts import POLICY_SET
+from massbargain.experiments.measures.facts import POLICY_SET
 from massbargain.scenario import Scenario, ScenarioError
 
 __all__ = [
@@ -281,7 +281,7 @@ def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = No
             metrics = cell_metrics(agent, scen, cfg.episodes, eval_seed(cell))
         return {"row": {**dict(zip(AXES, cell, strict=True)), **metrics}, "train_seconds": round(seconds, 2)}
     if kind == "context":
-        from massbargain.experiments.context import ContextEncoder, ContextPolicy, save_model, train_context_policy
+        from massbargain.experiments.maps.context import ContextEncoder, ContextPolicy, save_model, train_context_policy
 
         cells = cfg.cells()
         scenarios = [cfg.scenario_of(c) for c in cells]
@@ -322,7 +322,7 @@ def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = No
 
 def _runs(cfg: ModeMapConfig) -> list[Any]:
     """The sweep's runs: context policies first (the longest), then every (cell, seed), then the scripts."""
-    from massbargain.experiments.sweep import Run
+    from massbargain.experiments.maps.sweep import Run
 
     grid = {"scenario": cfg.scenario, **{a: list(getattr(cfg, a)) for a in AXES}, "episodes": cfg.episodes}
     runs = [Run({"kind": "context", **grid, "train": dict(cfg.context_train)}, s) for s in cfg.context_seeds]
@@ -357,7 +357,7 @@ def mode_map(
     import pandas as pd
     import yaml
 
-    from massbargain.experiments import sweep as sw
+    from massbargain.experiments.maps import sweep as sw
 
     say = log or (lambda *a, **k: None)
     started = time.perf_counter()
@@ -398,7 +398,7 @@ def mode_map(
     check = _check_table(df, fast) if not fast.empty else pd.DataFrame()
     atomic_write_text(out / "check.csv", check.to_csv(index=False))
     facts = _facts(cfg, df, cells, scripted)
-    from massbargain.experiments import mode_map_plots as mp
+    from massbargain.experiments.maps import mode_map_plots as mp
 
     figures = mp.write_figures(cells, out)
     seconds = time.perf_counter() - started
@@ -800,7 +800,7 @@ Defaults: experiments/configs/mode_map.yaml (--quick: mode_map_quick.yaml).
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``mode-map`` subcommand on an argparse ``subparsers`` object; :func:`run` executes it."""
-    from massbargain.experiments.sweep import add_runner_arguments
+    from massbargain.experiments.maps.sweep import add_runner_arguments
 
     p = subparsers.add_parser(
         "mode-map",
@@ -822,7 +822,7 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``massbargain mode-map``."""
     if args.config and args.quick:
         raise UserError("--quick and --config exclude each other (--quick is the config mode_map_quick.yaml)")
-    from massbargain.experiments.sweep import resumable, runner_options
+    from massbargain.experiments.maps.sweep import resumable, runner_options
 
     options = runner_options(args)
     cfg = ModeMapConfig.from_yaml(args.config) if args.config else ModeMapConfig.default(quick=args.quick)
