@@ -78,7 +78,7 @@ _DEFAULT_SUPERIOR = ScriptedSuperior()
 
 # Plain-int codes for the hot path: comparing numpy arrays with IntEnum members is ~10x slower.
 _HOLD, _WARN, _REPRESS = int(Response.HOLD), int(Response.WARN), int(Response.REPRESS)
-_IMPOSED = int(Outcome.IMPOSED)
+_IMPOSED, _SUSPENDED = int(Outcome.IMPOSED), int(Outcome.SUSPENDED)
 _DEMOTION, _DISMISSAL = int(Severity.DEMOTION), int(Severity.DISMISSAL)
 _CONCESSION, _ACCEPTED, _DEADLINE = int(EndReason.CONCESSION), int(EndReason.ACCEPTED), int(EndReason.DEADLINE)
 _DISMISSED, _TAKEOVER = int(EndReason.DISMISSED), int(EndReason.TAKEOVER)
@@ -107,6 +107,7 @@ class State:
     evidence: Any  # E (hidden)
     stock: Any  # sustained pressure S, units of Π_ref
     incident_left: Any  # int, days of trigger-driven recruitment left
+    street_days: Any  # int, consecutive days a standoff-sized crowd has been on the street (v1; stays 0 in v0)
     investigation_left: Any  # int, days until an open investigation resolves; -1 if none
     severity: Any  # int Severity, the heaviest punishment so far
     recklessness: Any  # ρ (hidden)
@@ -168,7 +169,8 @@ class StepResult:
     _LEAK_TRACE,
     _COST,
     _PLAYING,
-) = range(15)
+    _CRACK_LEGIT,
+) = range(16)
 
 
 def _action_effects(scenario: Scenario) -> np.ndarray:
@@ -177,7 +179,8 @@ def _action_effects(scenario: Scenario) -> np.ndarray:
     Each action's effect is affine in the variable it touches, so one table lookup applies it:
     U ← U·(1 − g·[petition] − decay) + g·[petition] with g = cohesion·petition_gain;
     M ← (M + b·[mobilize]·(1 − M))·(1 − cut·[pacify]);
-    L ← (L + r·(L₀ − L))·(1 − leak_drop·[leak] − crackdown_drop·[crackdown]).
+    L ← (L + r·(L₀ − L))·(1 − leak_drop·[leak] − crackdown_drop·[crackdown]) in v0; in v1 the crackdown's
+    factor (1 − crackdown_drop·[crackdown]·min(A/A_c, 1)) depends on the crowd and is applied in ``step``.
     """
     info, pol, bro, eli, sup, uti = (
         scenario.information,
@@ -197,7 +200,8 @@ def _action_effects(scenario: Scenario) -> np.ndarray:
         Action.CRACKDOWN: uti.cost_crackdown,
         Action.ACCEPT: uti.cost_accept,
     }
-    e = np.zeros((len(Action), 15))
+    e = np.zeros((len(Action), 16))
+    scaled = pol.crackdown_crowd_scale > 0.0  # v1: a crackdown's legitimacy cost is applied by the crowd struck
     for a in Action:
         petition, leak, mobilize = a == Action.PETITION, a == Action.LEAK, a == Action.MOBILIZE
         pacify, crackdown, accept = a == Action.PACIFY, a == Action.CRACKDOWN, a == Action.ACCEPT
@@ -206,7 +210,8 @@ def _action_effects(scenario: Scenario) -> np.ndarray:
         keep = 1.0 - pol.pacify_broker_cut * pacify
         boost = bro.mobilize_boost * mobilize
         e[a, _BROKER_MUL], e[a, _BROKER_ADD] = (1.0 - boost) * keep, boost * keep
-        k = 1.0 - info.leak_legitimacy_drop * leak - pol.crackdown_legitimacy_drop * crackdown
+        k = 1.0 - info.leak_legitimacy_drop * leak - pol.crackdown_legitimacy_drop * crackdown * (not scaled)
+        e[a, _CRACK_LEGIT] = pol.crackdown_legitimacy_drop * crackdown * scaled
         r = info.legitimacy_recovery
         e[a, _LEGIT_MUL], e[a, _LEGIT_ADD] = (1.0 - r) * k, r * info.legitimacy * k
         e[a, _LEAK_MISS] = 1.0 - info.leak_reach * leak
@@ -232,6 +237,7 @@ class Constants:
     types: ResidentTypes  # K quadrature nodes of the residents' activation argument
     batch: SimpleNamespace
     one: SimpleNamespace
+    v1: SimpleNamespace  # which v1 mechanisms are on (each is off at its v0 value: scenario.V0_VALUES)
 
 
 def constants(scenario: Scenario) -> Constants:
@@ -254,8 +260,23 @@ def constants(scenario: Scenario) -> Constants:
             "posture_after": np.array([-1, -1, -1, TOLERANT, -1, NORMAL, FIRM, -1]),  # -1: unchanged
         }
         one = {k: tuple(map(tuple, v.tolist())) if v.ndim == 2 else tuple(v.tolist()) for k, v in tables.items()}
+        sup, bro = scenario.superior, scenario.brokers
+        v1 = SimpleNamespace(
+            self_radicalization=scenario.population.self_radicalization > 0.0,
+            crackdown_scaled=pol.crackdown_crowd_scale > 0.0,
+            reckless_noise=bro.recklessness_noise > 0.0,
+            attribution=sup.attribution_discount > 0.0,
+            evidence_investigation=sup.investigate_evidence > 0.0,
+            takeover_shelve=sup.takeover_shelve > 0.0,
+        )
+        # v1's extra random numbers are drawn only when a mechanism needs them, so that v0 scenarios consume
+        # exactly v0's stream.
+        v1.extra_draws = v1.reckless_noise or v1.evidence_investigation or v1.takeover_shelve
         c = Constants(
-            resident_types(scenario.population.quadrature_nodes), SimpleNamespace(**tables), SimpleNamespace(**one)
+            resident_types(scenario.population.quadrature_nodes),
+            SimpleNamespace(**tables),
+            SimpleNamespace(**one),
+            v1,
         )
         scenario.__dict__["_core_constants"] = c  # a cache beside the fields; eq and hash ignore it
     return c
@@ -380,6 +401,7 @@ def initial_state(scenario: Scenario, rng: np.random.Generator, batch_size: int 
         evidence=copy(zero),
         stock=copy(zero),
         incident_left=copy(izero),
+        street_days=copy(izero),
         investigation_left=full(-1),
         severity=copy(izero),
         recklessness=rho,
@@ -456,12 +478,18 @@ def step(
     types, n = c.types, pop.n_residents
     e = xp.effects(t.effects, actions)  # today's action's effects, indexed by _ELITE_MUL ...
     playing = e[_PLAYING]  # 0 on ACCEPT: residents gather as on any day; no disorder, trigger or reaction
+    v1 = c.v1
     if batched:
         B = s.day.shape[0]
         u = rng.random((4, B))  # trigger, superior, investigation after repression, punishment
         z = rng.standard_normal(B)  # disorder noise
+        if v1.extra_draws:
+            v = rng.random((2, B))  # investigation on evidence, shelving at a takeover
+            z_broker = rng.standard_normal(B)  # the brokers' conduct today
     else:
         u, z = rng.random(4).tolist(), rng.standard_normal()
+        if v1.extra_draws:
+            v, z_broker = rng.random(2).tolist(), rng.standard_normal()
 
     # --- the official acts (each effect affine in its variable; see _action_effects) -------------
     posture = t.posture_after[actions]
@@ -469,6 +497,10 @@ def step(
     s.elite = s.elite * e[_ELITE_MUL] + e[_ELITE_ADD]
     s.brokers = s.brokers * e[_BROKER_MUL] + e[_BROKER_ADD]
     s.legitimacy = s.legitimacy * e[_LEGIT_MUL] + e[_LEGIT_ADD]
+    if v1.crackdown_scaled:  # no crowd, no show of force to resent: the cost scales with the crowd struck
+        s.legitimacy = s.legitimacy * (
+            1.0 - e[_CRACK_LEGIT] * xp.minimum(s.crowd * (1.0 / pol.crackdown_crowd_scale), 1.0)
+        )
 
     # --- information: leaks, word of mouth, the visible crowd, brokers; a trigger multiplies it --
     multiplier = 1.0 + (pol.trigger_recruitment - 1.0) * (s.incident_left > 0)
@@ -499,7 +531,16 @@ def step(
     facing = active * (1.0 / n)  # the crowd the police face today, before any dispersal
 
     # --- radicalization, disorder, trigger events ---------------------------------------------
-    push = bro.radicalization * s.recklessness * s.brokers + e[_CRACK_RADICAL] * facing
+    # The brokers' conduct today: ρ itself in v0; in v1 ρ_t = σ(logit ρ + s·z_t), written without the logit.
+    reckless = s.recklessness
+    if v1.reckless_noise:
+        reckless = reckless / (reckless + (1.0 - reckless) * xp.exp(-bro.recklessness_noise * z_broker))
+    push = bro.radicalization * reckless * s.brokers + e[_CRACK_RADICAL] * facing
+    if v1.self_radicalization:  # a standoff radicalizes by itself: crowd × grievance × time on the street
+        s.street_days = xp.where(facing >= pop.street_crowd, s.street_days + 1, 0)
+        standoff = xp.minimum(s.street_days * (1.0 / pop.standoff_days), 1.0)
+        grievance = xp.maximum(hardship, 0.0) * grievance_scale
+        push = push + pop.self_radicalization * facing * grievance * standoff
     radical = xp.minimum(xp.maximum(s.radical * e[_CALM] + push * (1.0 - s.radical), 0.0), 1.0)
     crowd = facing * e[_CROWD_KEEP]  # a crackdown disperses a share of the crowd
     noise = xp.exp(pop.disorder_noise * z - 0.5 * pop.disorder_noise**2)  # mean one
@@ -518,8 +559,10 @@ def step(
     # --- the superior responds ------------------------------------------------------------------
     pressure = crowd * (1.0 - s.radical) ** sup.radical_discount * (1.0 + sup.elite_weight * s.elite)
     pressure = pressure * (1.0 / sup.pressure_ref)
+    if v1.attribution:  # a crowd the superior believes staged counts for less
+        pressure = pressure * (1.0 - s.evidence) ** sup.attribution_discount
     s.stock = sup.pressure_memory * s.stock + (1.0 - sup.pressure_memory) * pressure
-    view = SuperiorView(pressure, s.stock, disorder, s.evidence, s.elite, s.resolve)
+    view = SuperiorView(pressure, s.stock, disorder, s.evidence, s.elite, s.resolve, s.peak_disorder)
     response = superior.respond(view, sup, u[1]) * (playing > 0)  # HOLD (0) on the day of ACCEPT
     repress = response == _REPRESS
     crowd = crowd * (1.0 - sup.repress_dispersal * repress)
@@ -535,7 +578,7 @@ def step(
         + (mu * sup.evidence_disorder) * disorder
     )
     s.evidence = s.evidence + xp.minimum(trace, 1.0) * (1.0 - s.evidence)
-    s.brokers = s.brokers * (1.0 - sup.repress_broker_arrest * repress) * (1.0 - bro.decay * (1.0 - s.recklessness))
+    s.brokers = s.brokers * (1.0 - sup.repress_broker_arrest * repress) * (1.0 - bro.decay * (1.0 - reckless))
     s.crowd = crowd
     s.peak_crowd = xp.maximum(s.peak_crowd, facing)  # residents still gather on the day of ACCEPT
     s.disorder = disorder
@@ -543,6 +586,8 @@ def step(
     pending = s.investigation_left
     serious = (disorder >= sup.investigation_disorder) & (disorder > 0.0)
     opens = (pending < 0) & (serious | (repress & (u[2] < sup.investigation_after_repress)))
+    if v1.evidence_investigation:  # the evidence alone can open an inquiry into collusion
+        opens = opens | ((pending < 0) & (v[0] < -xp.expm1(-sup.investigate_evidence * s.evidence * s.evidence)))
     pending = xp.where(opens, sup.investigation_days, pending - (pending > 0))
 
     # --- termination ----------------------------------------------------------------------------
@@ -565,7 +610,11 @@ def step(
     severity = xp.maximum(s.severity, punished)
     dismissed = severity == _DISMISSAL
     terminated = ending | dismissed
-    outcome = xp.where(conceded, outcome, _IMPOSED * terminated)
+    if v1.takeover_shelve:  # the province may shelve the plan to restore order instead of imposing it
+        shelved = takeover & (outcome == 0) & (v[1] < sup.takeover_shelve)
+        outcome = xp.where(conceded, outcome, xp.where(shelved, _SUSPENDED, _IMPOSED * terminated))
+    else:
+        outcome = xp.where(conceded, outcome, _IMPOSED * terminated)
     end_reason = xp.where(
         conceded,
         _CONCESSION,

@@ -12,7 +12,7 @@ from gymnasium import spaces
 from massbargain import core
 from massbargain.actions import ACTION_MODE, Action, EndReason, Outcome, Response, Severity
 from massbargain.core import OBSERVATION_FIELDS
-from massbargain.scenario import Scenario
+from massbargain.scenario import LATEST_VERSION, Scenario
 from massbargain.superior import Superior
 
 __all__ = ["MassBargainEnv", "ScenarioSpec", "check_action"]
@@ -129,13 +129,14 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
         scenario: ScenarioSpec = None,
         *,
         preset: str = "baseline",
+        version: int = LATEST_VERSION,
         render_mode: str | None = None,
         superior: Superior | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        self.preset = preset
-        self.scenario = Scenario.resolve(scenario, base=preset)
+        self.preset, self.version = preset, version
+        self.scenario = Scenario.resolve(scenario, base=preset, version=version)
         self.render_mode = render_mode
         self.superior = superior if superior is not None else core._DEFAULT_SUPERIOR
         self.action_space = spaces.Discrete(len(Action))
@@ -147,7 +148,7 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         if options and "scenario" in options:
-            self.scenario = Scenario.resolve(options["scenario"], base=self.preset)
+            self.scenario = Scenario.resolve(options["scenario"], base=self.preset, version=self.version)
         self.state = core.initial_state(self.scenario, self.np_random, None)
         self._done = False
         self._history = []

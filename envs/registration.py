@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-__all__ = ["ENV_IDS", "register_envs"]
+__all__ = ["ENV_IDS", "ENV_VERSIONS", "register_envs"]
 
-#: Registered id -> preset it is built on.
+#: Registered id -> preset it is built on. Each preset exists once per model version (Gymnasium's convention:
+#: a change that alters results bumps the version; old versions stay registered and behave as they did).
 ENV_IDS: dict[str, str] = {
+    "MassBargain-v1": "baseline",
+    "MassBargain-Changxing-v1": "changxing",
+    "MassBargain-Daye-v1": "daye",
     "MassBargain-v0": "baseline",
     "MassBargain-Changxing-v0": "changxing",
     "MassBargain-Daye-v0": "daye",
 }
+#: Registered id -> model version (docs/MODEL.md, "Model versions").
+ENV_VERSIONS: dict[str, int] = {env_id: int(env_id.rsplit("-v", 1)[1]) for env_id in ENV_IDS}
 
 
 def register_envs() -> None:
@@ -24,7 +30,7 @@ def register_envs() -> None:
             entry_point="massbargain.env:MassBargainEnv",
             # gym.make_vec(id, num_envs=n) builds the native vector env over the same dynamics core.
             vector_entry_point="massbargain.vector:MassBargainVectorEnv",
-            kwargs={"preset": preset},
+            kwargs={"preset": preset, "version": ENV_VERSIONS[env_id]},
             # The deadline is part of the model and terminates the episode; no TimeLimit wrapper.
             max_episode_steps=None,
         )

@@ -25,8 +25,13 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "LATEST_VERSION",
+    "MODEL_VERSIONS",
     "PRESETS",
+    "PRESETS_BY_VERSION",
     "PRESET_CALIBRATION",
+    "PRESET_CALIBRATION_V1",
+    "V0_VALUES",
     "BrokerParams",
     "EliteParams",
     "HorizonParams",
@@ -39,6 +44,11 @@ __all__ = [
     "UtilityParams",
     "parameter_table",
 ]
+
+
+#: Model versions; :data:`LATEST_VERSION` (v1) is the default everywhere (docs/MODEL.md, "Model versions").
+MODEL_VERSIONS: tuple[int, ...] = (0, 1)
+LATEST_VERSION = 1
 
 
 class ScenarioError(ValueError):
@@ -144,6 +154,30 @@ class PopulationParams(_Group):
         "K: Gauss-Hermite nodes over the residents' activation argument (exchangeable types).",
         "numerical (K = 9: activation shares within 1e-4 of K = 41)",
     )
+    self_radicalization: float = param(
+        0.25,
+        0.0,
+        5.0,
+        "1/day",
+        "κ_s: radicalization per unit crowd × mean grievance h̄·(1 − L) of a standoff at full length (v1; 0 in v0).",
+        "assumption (v1); cf. Weng'an 2008, Linshui 2015: tolerated crowds that turned violent",
+    )
+    standoff_days: int = param(
+        10,
+        1,
+        60,
+        "days",
+        "τ_s: days on the street at which self-radicalization reaches full strength (v1).",
+        "assumption",
+    )
+    street_crowd: float = param(
+        0.05,
+        0.0,
+        1.0,
+        "share",
+        "Crowd share that counts as a standoff; the standoff clock resets when the crowd falls below it (v1).",
+        "assumption",
+    )
 
 
 @dataclass(frozen=True)
@@ -246,6 +280,14 @@ class PoliceParams(_Group):
         0.3, 0.0, 1.0, "share", "Share of broker activity M a PACIFY removes.", "assumption"
     )
     pacify_radical_cut: float = param(0.4, 0.0, 1.0, "share", "δ: share of R a PACIFY removes.", "assumption")
+    crackdown_crowd_scale: float = param(
+        0.03,
+        0.0,
+        1.0,
+        "share",
+        "A CRACKDOWN's legitimacy cost scales with min(A/this, 1), A the crowd struck; 0: unscaled (v0).",
+        "assumption (v1): no crowd, no show of force to resent",
+    )
 
 
 @dataclass(frozen=True)
@@ -281,6 +323,14 @@ class BrokerParams(_Group):
     radical_decay: float = param(0.1, 0.0, 1.0, "1/day", "d: daily decay of the radical share R.", "assumption")
     crackdown_radicalization: float = param(
         0.5, 0.0, 2.0, "1/day", "γ: radicalization per unit crowd on a CRACKDOWN day.", "assumption"
+    )
+    recklessness_noise: float = param(
+        1.0,
+        0.0,
+        5.0,
+        "logit SD",
+        "Day-to-day noise of the brokers' conduct: ρ_t = σ(logit ρ + s·z_t); 0: ρ_t = ρ (v0).",
+        "assumption (v1): recklessness is learned over days, not read off one",
     )
 
 
@@ -342,7 +392,7 @@ class SuperiorParams(_Group):
         1.5, 0.0, 10.0, "utility", "Utility of conceding per unit of U.", "assumption; mechanism Ma 2019"
     )
     suspicion_weight: float = param(
-        13.0,
+        6.0,
         0.0,
         50.0,
         "utility",
@@ -411,7 +461,7 @@ class SuperiorParams(_Group):
         0.1, 0.0, 1.0, "1/leak", "e_leak: evidence per LEAK.", "assumption, calibrated (fact 5)"
     )
     evidence_tolerate: float = param(
-        0.4, 0.0, 1.0, "1/day", "e_tol: evidence per tolerant day per unit crowd A.", "assumption, calibrated (fact 5)"
+        0.1, 0.0, 1.0, "1/day", "e_tol: evidence per tolerant day per unit crowd A.", "assumption, calibrated (fact 5)"
     )
     evidence_mobilize: float = param(
         0.3, 0.0, 1.0, "1/day", "e_mob: evidence per day per unit broker activity M.", "assumption"
@@ -448,6 +498,54 @@ class SuperiorParams(_Group):
         "share",
         "Disorder at which the province takes over: the episode ends, plan imposed.",
         "assumption",
+    )
+    attribution_discount: float = param(
+        2.0,
+        0.0,
+        10.0,
+        "1",
+        "ψ: the superior weighs a crowd by (1 − E)^ψ, E its evidence that the county staged it; 0: no discount (v0).",
+        "assumption (v1); mechanism Tirole 1986, Lohmann 1994 (staged signals carry no information)",
+    )
+    pressure_saturation: float = param(
+        0.1,
+        0.0,
+        10.0,
+        "1/unit Π",
+        "σ_Π: pressure and its stock enter the concession utility as x/(1 + σ_Π·x), at most 1/σ_Π; 0: linear (v0).",
+        "assumption (v1): a superior that has decided can outlast any orderly crowd",
+    )
+    investigate_evidence: float = param(
+        0.6,
+        0.0,
+        20.0,
+        "1/day",
+        "ι: daily hazard 1 − exp(−ι·E²) that the evidence alone opens an investigation of collusion; 0: never (v0).",
+        "assumption (v1); mechanism Tirole 1986 (supervisors investigate collusion)",
+    )
+    shelve_bias: float = param(
+        -10.0,
+        -20.0,
+        5.0,
+        "utility",
+        "Utility of shelving the plan to restore order, before disorder (v1).",
+        "assumption",
+    )
+    shelve_disorder: float = param(
+        60.0,
+        0.0,
+        100.0,
+        "utility",
+        "Utility of shelving (a SUSPEND) per unit of the episode's peak disorder; 0: no stability shelving (v0).",
+        "assumption (v1); cf. Daye 2005 (the plan lapsed after the riot); stability first (Cai 2010)",
+    )
+    takeover_shelve: float = param(
+        0.5,
+        0.0,
+        1.0,
+        "probability",
+        "Chance that a provincial takeover shelves the plan (suspended) instead of imposing it; 0 in v0.",
+        "assumption (v1); cf. Daye 2005",
     )
 
 
@@ -550,28 +648,34 @@ class Scenario:
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
-    def preset(cls, name: str) -> Scenario:
-        """The named preset: one of :data:`PRESETS` (``baseline``, ``changxing``, ``daye``)."""
-        if not isinstance(name, str) or name not in PRESETS:
-            raise ScenarioError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
-        return PRESETS[name]
+    def preset(cls, name: str, version: int = LATEST_VERSION) -> Scenario:
+        """The named preset of model ``version``: one of :data:`PRESETS` (``baseline``, ``changxing``,
+        ``daye``); ``version=0`` gives the v0 presets that the ``*-v0`` ids run (:data:`MODEL_VERSIONS`)."""
+        presets = PRESETS_BY_VERSION.get(version) if isinstance(version, int) else None
+        if presets is None:
+            raise ScenarioError(f"unknown model version {version!r}; known versions: {list(PRESETS_BY_VERSION)}")
+        if not isinstance(name, str) or name not in presets:
+            raise ScenarioError(f"unknown preset {name!r}; known presets: {', '.join(sorted(presets))}")
+        return presets[name]
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], base: Scenario | None = None) -> Scenario:
+    def from_dict(
+        cls, data: Mapping[str, Any], base: Scenario | None = None, version: int = LATEST_VERSION
+    ) -> Scenario:
         """Build from a nested dict (as :meth:`to_dict` gives) or dotted keys, on top of ``base``.
 
-        A ``"preset"`` key names the base preset. Missing keys keep the base's values.
+        A ``"preset"`` key names the base preset (of model ``version``). Missing keys keep the base's values.
         """
         if not isinstance(data, Mapping):
             raise ScenarioError(f"a scenario dict must be a mapping, got {type(data).__name__}")
         data = dict(data)
         if "preset" in data:
-            base = cls.preset(data.pop("preset"))
+            base = cls.preset(data.pop("preset"), version)
         base = base if base is not None else cls()
         return base.with_overrides(_flatten(data))
 
     @classmethod
-    def from_yaml(cls, path: str | Path, base: Scenario | None = None) -> Scenario:
+    def from_yaml(cls, path: str | Path, base: Scenario | None = None, version: int = LATEST_VERSION) -> Scenario:
         """Load a scenario from a YAML file (nested groups or dotted keys; an optional ``preset``)."""
         import yaml
 
@@ -582,25 +686,31 @@ class Scenario:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as exc:
             raise ScenarioError(f"scenario file {str(path)!r} is not valid YAML: {exc}") from None
-        return cls.from_dict(data, base=base)
+        return cls.from_dict(data, base=base, version=version)
 
     @classmethod
-    def resolve(cls, spec: str | Path | Mapping[str, Any] | Scenario | None, base: str = "baseline") -> Scenario:
+    def resolve(
+        cls,
+        spec: str | Path | Mapping[str, Any] | Scenario | None,
+        base: str = "baseline",
+        version: int = LATEST_VERSION,
+    ) -> Scenario:
         """Turn any accepted scenario spec into a Scenario.
 
         ``spec`` is a preset name, a path to a YAML file, a dict of overrides on ``base``, a Scenario, or
-        None (the ``base`` preset).
+        None (the ``base`` preset). Preset names refer to model ``version``'s presets; a Scenario is taken as
+        it is, whatever its version.
         """
         if spec is None:
-            return cls.preset(base)
+            return cls.preset(base, version)
         if isinstance(spec, Scenario):
             return spec
         if isinstance(spec, Mapping):
-            return cls.from_dict(spec, base=cls.preset(base))
+            return cls.from_dict(spec, base=cls.preset(base, version), version=version)
         if isinstance(spec, Path) or (isinstance(spec, str) and spec.endswith((".yaml", ".yml"))):
-            return cls.from_yaml(spec, base=cls.preset(base))
+            return cls.from_yaml(spec, base=cls.preset(base, version), version=version)
         if isinstance(spec, str):
-            return cls.preset(spec)
+            return cls.preset(spec, version)
         raise ScenarioError(
             f"scenario must be a preset name ({', '.join(sorted(PRESETS))}), a YAML path, a dict or a Scenario; "
             f"got {type(spec).__name__}"
@@ -778,13 +888,40 @@ PRESET_CALIBRATION: dict[str, dict[str, tuple[float, str]]] = {
 }
 
 
-def _make_presets() -> dict[str, Scenario]:
+#: Model versions: :data:`LATEST_VERSION` (v1) is the default everywhere. A v0 scenario is a v1 scenario with
+#: :data:`V0_VALUES`, which switch every mechanism that v1 added off (docs/MODEL.md, "Model versions"), so the
+#: ``*-v0`` ids reproduce their stored trajectories bit for bit.
+V0_VALUES: dict[str, float] = {
+    "population.self_radicalization": 0.0,
+    "police.crackdown_crowd_scale": 0.0,
+    "brokers.recklessness_noise": 0.0,
+    "superior.attribution_discount": 0.0,
+    "superior.pressure_saturation": 0.0,
+    "superior.investigate_evidence": 0.0,
+    "superior.shelve_disorder": 0.0,
+    "superior.takeover_shelve": 0.0,
+    # v0's calibration of parameters that v1 recalibrated (docs/MODEL.md, "Calibration of v1")
+    "superior.suspicion_weight": 13.0,
+    "superior.evidence_tolerate": 0.4,
+}
+
+#: Each version's preset calibration on top of its defaults: v0 used :data:`PRESET_CALIBRATION` alone; v1
+#: adds :data:`PRESET_CALIBRATION_V1` (with reasons, as above).
+PRESET_CALIBRATION_V1: dict[str, dict[str, tuple[float, str]]] = {"baseline": {}, "changxing": {}, "daye": {}}
+
+
+def _make_presets(version: int) -> dict[str, Scenario]:
     base = Scenario(name="baseline")
+    if version == 0:
+        base = base.with_overrides(V0_VALUES)
     presets = {}
     for name, calibration in PRESET_CALIBRATION.items():
-        overrides = {key: value for key, (value, _reason) in calibration.items()}
+        extra = PRESET_CALIBRATION_V1[name] if version >= 1 else {}
+        overrides = {key: value for key, (value, _reason) in {**calibration, **extra}.items()}
         presets[name] = base.with_overrides({"name": name, **overrides})
     return presets
 
 
-PRESETS: dict[str, Scenario] = _make_presets()
+PRESETS_BY_VERSION: dict[int, dict[str, Scenario]] = {v: _make_presets(v) for v in MODEL_VERSIONS}
+#: The presets of the latest model version (v1), by name.
+PRESETS: dict[str, Scenario] = PRESETS_BY_VERSION[LATEST_VERSION]

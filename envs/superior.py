@@ -26,6 +26,7 @@ class SuperiorView(NamedTuple):
     evidence: np.ndarray  # attribution evidence E (its suspicion that the county staged the unrest)
     elite: np.ndarray  # visible elite opposition U
     resolve: np.ndarray  # its own hidden resolve for this episode
+    peak_disorder: np.ndarray  # the episode's peak disorder before today (today's is ``disorder``)
 
 
 class Superior(Protocol):
@@ -41,13 +42,17 @@ class Superior(Protocol):
 class ScriptedSuperior:
     """A stochastic superior choosing by a softmax of utilities (Goldstone & Tilly 2001; Cai 2010).
 
-    Utilities, divided by ``temperature``:
+    Utilities, divided by ``temperature``, with f(x) = x / (1 + σ_Π·x) the saturation of pressure (σ_Π =
+    ``pressure_saturation``; f(x) = x in v0):
 
     - HOLD: 0
     - WARN: warn_bias + warn_suspicion·E
     - REPRESS: repress_bias + disorder_aversion·D − repress_peaceful·Π
-    - CONCEDE: concede_bias + concede_pressure·Π + concede_stock·S + concede_elite·U − resolve
+    - CONCEDE: concede_bias + concede_pressure·f(Π) + concede_stock·f(S) + concede_elite·U − resolve
       − suspicion_weight·E
+    - SHELVE (v1, stability first; only when ``shelve_disorder`` > 0): shelve_bias + shelve_disorder·D_peak,
+      D_peak the episode's peak disorder including today's. Shelving is a SUSPEND: the plan lapses to
+      restore order, whatever the evidence, and an open inquiry still decides the official's fate.
 
     A concession is split into SUSPEND, PARTIAL and WITHDRAW in proportion to their shares. The draw uses
     the uniform numbers it is given, so the superior holds no random state of its own.
@@ -58,28 +63,39 @@ class ScriptedSuperior:
         hold = 0.0 * view.pressure
         warn = p.warn_bias + p.warn_suspicion * view.evidence
         repress = p.repress_bias + p.disorder_aversion * view.disorder - p.repress_peaceful * view.pressure
+        pressure, stock = view.pressure, view.stock
+        if p.pressure_saturation > 0.0:  # v1: pressure's pull on a decided superior is bounded
+            pressure = pressure / (1.0 + p.pressure_saturation * pressure)
+            stock = stock / (1.0 + p.pressure_saturation * stock)
         concede = (
             p.concede_bias
-            + p.concede_pressure * view.pressure
-            + p.concede_stock * view.stock
+            + p.concede_pressure * pressure
+            + p.concede_stock * stock
             + p.concede_elite * view.elite
             - view.resolve
             - p.suspicion_weight * view.evidence
         )
         total = p.share_suspend + p.share_partial + p.share_withdraw
         shares = (p.share_suspend / total, p.share_partial / total, p.share_withdraw / total)
-        return sample_softmax([hold, warn, repress, concede], shares, p.temperature, uniform)
+        utility = [hold, warn, repress, concede]
+        if p.shelve_disorder > 0.0:  # v1: stability first
+            peak = np.maximum(view.peak_disorder, view.disorder)
+            utility.append(p.shelve_bias + p.shelve_disorder * peak)
+        return sample_softmax(utility, shares, p.temperature, uniform)
 
 
 def sample_softmax(utility: list, concession_shares: tuple, temperature: float, uniform: Any) -> Any:
-    """Draw HOLD, WARN, REPRESS or a concession by a softmax of the four utilities.
+    """Draw HOLD, WARN, REPRESS or a concession by a softmax of the utilities.
 
-    The concession's weight is split into SUSPEND, PARTIAL and WITHDRAW by ``concession_shares``. For a
-    batch, ``utility`` holds (B,) arrays and ``uniform`` a (B,) array; for one environment, numbers. Both
-    paths perform the same floating-point operations in the same order, so they agree bit for bit.
+    ``utility`` holds HOLD, WARN, REPRESS and CONCEDE, and optionally a fifth, SHELVE, whose weight is added
+    to SUSPEND's. The concession's weight is split into SUSPEND, PARTIAL and WITHDRAW by
+    ``concession_shares``. For a batch, ``utility`` holds (B,) arrays and ``uniform`` a (B,) array; for one
+    environment, numbers. Both paths perform the same floating-point operations in the same order, so they
+    agree bit for bit.
     """
+    shelve = len(utility) > 4
     if isinstance(uniform, np.ndarray):
-        # Options as rows of a (4, B) array, and the running sum written out (a cumulative sum adds in this
+        # Options as rows of a (k, B) array, and the running sum written out (a cumulative sum adds in this
         # very order): a few whole-row operations instead of stacking, concatenating and reducing across
         # columns, ~5x faster at B = 1024 and ~1.5x at B = 16, with the same bits.
         u = np.array(utility)
@@ -89,6 +105,8 @@ def sample_softmax(utility: list, concession_shares: tuple, temperature: float, 
         c_warn = c_hold + w[1]
         c_repress = c_warn + w[2]
         c_suspend = c_repress + concede * s_suspend
+        if shelve:
+            c_suspend = c_suspend + w[4]
         c_partial = c_suspend + concede * s_partial
         threshold = uniform * (c_partial + concede * concession_shares[2])
         code = (threshold >= c_hold).astype(np.int64)
@@ -100,6 +118,8 @@ def sample_softmax(utility: list, concession_shares: tuple, temperature: float, 
     top = max(utility)
     w = [float(np.exp((x - top) / temperature)) for x in utility]  # numpy's exp, as in the batch path
     weight = [w[0], w[1], w[2], *(w[3] * share for share in concession_shares)]
+    if shelve:
+        weight[3] = weight[3] + w[4]
     cumulative = []
     total = 0.0
     for x in weight:

@@ -20,7 +20,7 @@ from massbargain import core
 from massbargain.actions import ACTION_MODE, Action
 from massbargain.core import OBSERVATION_FIELDS
 from massbargain.env import ScenarioSpec, check_action
-from massbargain.scenario import Scenario
+from massbargain.scenario import LATEST_VERSION, Scenario
 from massbargain.superior import Superior
 
 __all__ = ["DEFAULT_AUTORESET_MODE", "MassBargainVectorEnv"]
@@ -125,6 +125,7 @@ class MassBargainVectorEnv(VectorEnv):
         scenario: ScenarioSpec = None,
         *,
         preset: str = "baseline",
+        version: int = LATEST_VERSION,
         autoreset_mode: AutoresetMode | str = DEFAULT_AUTORESET_MODE,
         render_mode: str | None = None,
         superior: Superior | None = None,
@@ -145,8 +146,8 @@ class MassBargainVectorEnv(VectorEnv):
         self.autoreset_mode = mode
         self.metadata = {**type(self).metadata, "autoreset_mode": mode}
         self.render_mode = None
-        self.preset = preset
-        self.scenario = Scenario.resolve(scenario, base=preset)
+        self.preset, self.version = preset, version
+        self.scenario = Scenario.resolve(scenario, base=preset, version=version)
         self.superior = superior if superior is not None else core._DEFAULT_SUPERIOR
         self.single_action_space = spaces.Discrete(_N_ACTIONS)
         self.single_observation_space = spaces.Box(0.0, 1.0, shape=(len(OBSERVATION_FIELDS),), dtype=np.float32)
@@ -186,7 +187,7 @@ class MassBargainVectorEnv(VectorEnv):
                 raise ValueError(
                     "options['scenario'] changes every copy; it cannot be combined with a partial reset_mask"
                 )
-            self.scenario = Scenario.resolve(options["scenario"], base=self.preset)
+            self.scenario = Scenario.resolve(options["scenario"], base=self.preset, version=self.version)
         if mask is None or self.state is None or self.state.batch_size != self.num_envs:
             mask = np.ones(self.num_envs, dtype=bool)
             self._block = None  # starts drawn ahead belong to the old stream (or scenario)
