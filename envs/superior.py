@@ -14,7 +14,7 @@ import numpy as np
 
 from massbargain.scenario import SuperiorParams
 
-__all__ = ["ScriptedSuperior", "Superior", "SuperiorView"]
+__all__ = ["ScriptedSuperior", "Superior", "SuperiorView", "concession_shares", "sample_softmax"]
 
 
 class SuperiorView(NamedTuple):
@@ -59,6 +59,12 @@ class ScriptedSuperior:
     """
 
     def respond(self, view: SuperiorView, params: SuperiorParams, uniform: Any) -> Any:
+        return sample_softmax(self.utilities(view, params), concession_shares(params), params.temperature, uniform)
+
+    @staticmethod
+    def utilities(view: SuperiorView, params: SuperiorParams) -> list:
+        """The utilities of HOLD, WARN, REPRESS, CONCEDE (and SHELVE when stability shelving is on), before the
+        temperature; the one place these rules live (the planner's belief reads them from here)."""
         p = params
         hold = 0.0 * view.pressure
         warn = p.warn_bias + p.warn_suspicion * view.evidence
@@ -75,13 +81,17 @@ class ScriptedSuperior:
             - view.resolve
             - p.suspicion_weight * view.evidence
         )
-        total = p.share_suspend + p.share_partial + p.share_withdraw
-        shares = (p.share_suspend / total, p.share_partial / total, p.share_withdraw / total)
         utility = [hold, warn, repress, concede]
         if p.shelve_disorder > 0.0:  # v1: stability first
             peak = np.maximum(view.peak_disorder, view.disorder)
             utility.append(p.shelve_bias + p.shelve_disorder * peak)
-        return sample_softmax(utility, shares, p.temperature, uniform)
+        return utility
+
+
+def concession_shares(params: SuperiorParams) -> tuple[float, float, float]:
+    """The shares of SUSPEND, PARTIAL and WITHDRAW among the scripted superior's concessions (sum 1)."""
+    total = params.share_suspend + params.share_partial + params.share_withdraw
+    return (params.share_suspend / total, params.share_partial / total, params.share_withdraw / total)
 
 
 def sample_softmax(utility: list, concession_shares: tuple, temperature: float, uniform: Any) -> Any:
