@@ -23,7 +23,7 @@ Typical use, which :func:`make_sb3_vec_env` wraps::
     from stable_baselines3.common.vec_env import VecMonitor
     from massbargain.agents.sb3_vec import SB3VecEnv
 
-    venv = gym.make_vec("MassBargain-Changxing-v0", num_envs=16, autoreset_mode="SameStep")
+    venv = gym.make_vec("MassBargain-Changxing-v1", num_envs=16, autoreset_mode="SameStep")
     env = VecMonitor(SB3VecEnv(venv))
     PPO("MlpPolicy", env, seed=0).learn(100_000)
 
@@ -53,7 +53,7 @@ class SB3VecEnv(VecEnv):
     """SB3's ``VecEnv`` API over a Gymnasium ``VectorEnv`` in ``SAME_STEP`` autoreset mode.
 
     Args:
-        venv: the vector environment, e.g. ``gym.make_vec("MassBargain-v0", num_envs=64,
+        venv: the vector environment, e.g. ``gym.make_vec("MassBargain-v1", num_envs=64,
             autoreset_mode="SameStep")``. Its copies share one Box or Discrete single space each.
         step_info: also copy every key of the step's ``info`` into each copy's info dict (off by default:
             SB3's algorithms read only the finished copies' dicts).
@@ -216,7 +216,7 @@ def _row(info: dict[str, Any], i: int) -> dict[str, Any]:
 
 
 def make_sb3_vec_env(
-    env_id: str = "MassBargain-v0",
+    env_id: str = "MassBargain-v1",
     n_envs: int = 16,
     *,
     seed: int | None = None,

@@ -84,7 +84,7 @@ __all__ = [
 #: Periodic evaluations use seed ``EVAL_SEED + config.seed``: episodes apart from the command line's
 #: ``evaluate`` (seed 0 by default), so choosing the best model does not bias the final figures.
 EVAL_SEED = 1_000_000
-ENV_ID = "MassBargain-v0"
+ENV_ID = "MassBargain-v1"
 TB_NAME = "PPO"
 #: Fields that may differ when a run is resumed; every other field must match the stored configuration.
 #: Largest offset of ACCEPT's logit during the warmup (exp(-10): ACCEPT all but never taken).
@@ -107,7 +107,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def make_training_env(scenario: Scenario, n_envs: int, seed: int) -> VecEnv:
-    """The vectorized training environment: ``n_envs`` copies of ``MassBargain-v0`` on ``scenario``.
+    """The vectorized training environment: ``n_envs`` copies of ``MassBargain-v1`` on ``scenario``.
 
     The one place that decides how environments are built. The copies run in the native vector
     environment (:class:`massbargain.vector.MassBargainVectorEnv`, one dynamics-core call per step for

@@ -106,8 +106,8 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
     import gymnasium as gym
     import massbargain
 
-    env = gym.make("MassBargain-v0", scenario="daye", render_mode="ansi")
-    env = gym.make("MassBargain-v0", scenario={"brokers.recklessness": 0.9})  # overrides on the preset
+    env = gym.make("MassBargain-v1", scenario="daye", render_mode="ansi")
+    env = gym.make("MassBargain-v1", scenario={"brokers.recklessness": 0.9})  # overrides on the preset
     ```
 
     * ``scenario``: a preset name (``baseline``, ``changxing``, ``daye``), a :class:`Scenario`, a dict of

@@ -53,8 +53,8 @@ class MassBargainVectorEnv(VectorEnv):
         import gymnasium as gym
         import massbargain
 
-        envs = gym.make_vec("MassBargain-v0", num_envs=1024)
-        envs = gym.make_vec("MassBargain-Daye-v0", num_envs=64, autoreset_mode="SameStep")
+        envs = gym.make_vec("MassBargain-v1", num_envs=1024)
+        envs = gym.make_vec("MassBargain-Daye-v1", num_envs=64, autoreset_mode="SameStep")
         obs, info = envs.reset(seed=0)
         obs, reward, terminated, truncated, info = envs.step(envs.action_space.sample())
 

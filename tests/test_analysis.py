@@ -361,7 +361,7 @@ def test_surface_errors() -> None:
 def _fake_run(tmp: Path) -> Path:
     run = tmp / "run-a"
     (run / "monitor").mkdir(parents=True)
-    header = "#" + json.dumps({"t_start": 0.0, "env_id": "MassBargain-v0"}) + "\n"
+    header = "#" + json.dumps({"t_start": 0.0, "env_id": "MassBargain-v1"}) + "\n"
     rows = "r,l,t\n" + "".join(f"{0.01 * i},{10 + i % 5},{0.5 * i}\n" for i in range(40))
     (run / "monitor" / "0.monitor.csv").write_text(header + rows)
     (run / "metrics.json").write_text(json.dumps({"history": [{"timesteps": 100, "mean_return": 0.1}]}))

@@ -84,7 +84,7 @@ def continue_play(env: gym.Env, actions) -> list[tuple]:
 
 
 def test_every_id_is_registered():
-    assert "MassBargain-v0" in ENV_IDS
+    assert "MassBargain-v1" in ENV_IDS
     for env_id in IDS:
         assert env_id in gym.registry
 
@@ -100,7 +100,7 @@ def test_gymnasium_check_env(env_id):
 
 @pytest.mark.parametrize("render_mode", MassBargainEnv.metadata["render_modes"])
 def test_gymnasium_check_env_with_render_mode(render_mode):
-    env = _make("MassBargain-v0", render_mode=render_mode)
+    env = _make("MassBargain-v1", render_mode=render_mode)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         gym_check_env(env.unwrapped)
@@ -150,7 +150,7 @@ def test_different_seeds_differ(env_id):
 
 
 def test_reseeding_the_same_env_restarts_its_stream():
-    env = _make("MassBargain-v0")
+    env = _make("MassBargain-v1")
     first = play(env, ACTIONS, seed=5)
     play(env, ACTIONS)  # consume more of the stream
     assert play(env, ACTIONS, seed=5) == first
@@ -168,7 +168,7 @@ def test_reset_without_seed_continues_the_stream(env_id):
 
 
 def test_unseeded_envs_are_not_identical():
-    runs = [play(_make("MassBargain-v0"), ACTIONS) for _ in range(2)]
+    runs = [play(_make("MassBargain-v1"), ACTIONS) for _ in range(2)]
     assert runs[0] != runs[1]
 
 
@@ -198,7 +198,7 @@ def test_pickle_round_trip_mid_episode(env_id, render_mode):
 
 
 def test_pickle_before_reset_gives_a_working_env():
-    env = _make("MassBargain-Daye-v0").unwrapped
+    env = _make("MassBargain-Daye-v1").unwrapped
     clone = pickle.loads(pickle.dumps(env))
     assert play(clone, ACTIONS, seed=3) == play(env, ACTIONS, seed=3)
 
@@ -247,7 +247,7 @@ def test_wait_every_day_terminates_by_the_deadline(env_id, days):
 
 
 def test_step_after_the_end_raises():
-    env = _make("MassBargain-v0", scenario={"horizon.days": 2}).unwrapped
+    env = _make("MassBargain-v1", scenario={"horizon.days": 2}).unwrapped
     env.reset(seed=0)
     env.step(Action.WAIT)
     _, _, terminated, _, _ = env.step(Action.WAIT)
@@ -336,7 +336,7 @@ def test_render_ansi_shows_the_day(env_id):
 
 def test_render_rgb_array_is_an_image():
     pytest.importorskip("matplotlib")
-    env = _make("MassBargain-v0", render_mode="rgb_array")
+    env = _make("MassBargain-v1", render_mode="rgb_array")
     env.reset(seed=0)
     first = env.render()
     for a in (Action.TOLERATE, Action.LEAK, Action.MOBILIZE):
@@ -371,7 +371,7 @@ def test_bad_render_mode_raises(render_mode):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # gym.make warns about an undeclared render mode before the env refuses it
         with pytest.raises(ValueError, match="render_mode"):
-            gym.make("MassBargain-v0", render_mode=render_mode)
+            gym.make("MassBargain-v1", render_mode=render_mode)
 
 
 # --- bad input ----------------------------------------------------------------------------------------------
@@ -380,7 +380,7 @@ def test_bad_render_mode_raises(render_mode):
 @pytest.mark.parametrize("action", [8, -1, 1.5, "x", None, "3", [1], np.array([1, 2]), True, np.bool_(False)])
 @pytest.mark.parametrize("wrapped", [False, True], ids=["unwrapped", "made"])
 def test_invalid_actions_raise_naming_the_allowed_ones(action, wrapped):
-    env = _make("MassBargain-v0")
+    env = _make("MassBargain-v1")
     if not wrapped:
         env = env.unwrapped
     env.reset(seed=0)
@@ -407,7 +407,7 @@ def test_step_before_reset_raises():
     with pytest.raises(RuntimeError, match="reset"):
         MassBargainEnv().step(Action.WAIT)
     with pytest.raises(gym.error.ResetNeeded):
-        gym.make("MassBargain-v0").step(Action.WAIT)
+        gym.make("MassBargain-v1").step(Action.WAIT)
 
 
 def test_bad_scenarios_at_construction_raise():

@@ -47,15 +47,31 @@ def _make_in_child(env_id: str) -> dict:
 
 
 def test_import_registers_every_id_with_its_preset(mb):
-    assert set(mb.ENV_IDS) >= {"MassBargain-v0", "MassBargain-Changxing-v0", "MassBargain-Daye-v0"}
+    for version in (0, 1):
+        assert {f"MassBargain-v{version}", f"MassBargain-Changxing-v{version}", f"MassBargain-Daye-v{version}"} <= set(
+            mb.ENV_IDS
+        )
     assert set(mb.ENV_IDS.values()) <= set(mb.PRESETS)
     for env_id, preset in mb.ENV_IDS.items():
         spec = gym.spec(env_id)
         assert spec.kwargs.get("preset") == preset
-        env = gym.make(env_id)
+        assert spec.kwargs.get("version") == mb.ENV_VERSIONS[env_id] == int(env_id[-1])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # Gymnasium flags the v0 ids as out of date
+            env = gym.make(env_id)
         assert isinstance(env.unwrapped, mb.MassBargainEnv)
-        assert env.unwrapped.scenario == mb.Scenario.preset(preset)
+        assert env.unwrapped.scenario == mb.Scenario.preset(preset, mb.ENV_VERSIONS[env_id])
         env.close()
+
+
+def test_v0_and_v1_presets_differ_only_by_the_v1_values(mb):
+    """A v0 preset is its v1 preset with V0_VALUES (and no other difference): the versions share one model."""
+    for name in mb.PRESETS:
+        v0, v1 = mb.Scenario.preset(name, version=0), mb.Scenario.preset(name, version=1)
+        assert v0 != v1
+        assert v1.with_overrides(mb.scenario.V0_VALUES) == v0
+    with pytest.raises(mb.ScenarioError, match="model version"):
+        mb.Scenario.preset("baseline", version=7)
 
 
 def test_register_envs_is_idempotent(mb):
@@ -68,7 +84,7 @@ def test_register_envs_is_idempotent(mb):
     assert len(gym.registry) == count
     for env_id, spec in before.items():
         assert gym.spec(env_id) == spec
-    env = gym.make("MassBargain-v0")
+    env = gym.make("MassBargain-v1")
     obs, _ = env.reset(seed=0)
     assert obs in env.observation_space
 
@@ -81,7 +97,7 @@ def test_no_time_limit_shorter_than_the_horizon(mb):
 
 
 def test_prefixed_id_imports_the_package():
-    env = gym.make("massbargain:MassBargain-v0")
+    env = gym.make("massbargain:MassBargain-v1")
     assert type(env.unwrapped).__name__ == "MassBargainEnv"
     obs, _ = env.reset(seed=1)
     assert obs in env.observation_space
@@ -90,7 +106,7 @@ def test_prefixed_id_imports_the_package():
 def test_make_works_in_a_spawned_process():
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(1) as pool:
-        result = pool.apply_async(_make_in_child, ("massbargain:MassBargain-v0",)).get(timeout=180)
+        result = pool.apply_async(_make_in_child, ("massbargain:MassBargain-v1",)).get(timeout=180)
     assert result["preloaded"] is False  # the prefix did the import, not this test module
     assert result["name"] == "MassBargainEnv"
     assert result["in_space"] is True
@@ -103,7 +119,7 @@ def test_import_is_light():
         import json, sys
         import gymnasium as gym
         import massbargain
-        env = gym.make("MassBargain-v0")
+        env = gym.make("MassBargain-v1")
         env.reset(seed=0)
         env.step(0)
         print(json.dumps({{
@@ -123,19 +139,19 @@ def test_import_is_light():
 
 
 def test_make_with_a_preset_name(mb):
-    env = gym.make("MassBargain-v0", scenario="daye")
+    env = gym.make("MassBargain-v1", scenario="daye")
     assert env.unwrapped.scenario == mb.Scenario.preset("daye")
     assert env.spec.kwargs["scenario"] == "daye"
 
 
 def test_make_with_a_scenario_object(mb):
     s = mb.Scenario.preset("changxing").with_overrides({"horizon.days": 7, "name": "mine"})
-    env = gym.make("MassBargain-Daye-v0", scenario=s)
+    env = gym.make("MassBargain-Daye-v1", scenario=s)
     assert env.unwrapped.scenario == s
     assert env.spec.kwargs["scenario"] == s
 
 
-@pytest.mark.parametrize("env_id", ["MassBargain-v0", "MassBargain-Changxing-v0", "MassBargain-Daye-v0"])
+@pytest.mark.parametrize("env_id", ["MassBargain-v1", "MassBargain-Changxing-v1", "MassBargain-Daye-v1"])
 def test_make_with_overrides_applies_them_to_the_ids_preset(mb, env_id):
     preset = mb.Scenario.preset(mb.ENV_IDS[env_id])
     overrides = {"utility.stakes": 0.2, "horizon.days": 9}
@@ -153,36 +169,36 @@ def test_daye_overrides_keep_dayes_recklessness(mb):
     daye = mb.Scenario.preset("daye")
     baseline = mb.Scenario.preset("baseline")
     assert daye.brokers.recklessness != baseline.brokers.recklessness  # otherwise the test shows nothing
-    s = gym.make("MassBargain-Daye-v0", scenario={"utility.stakes": 0.2}).unwrapped.scenario
+    s = gym.make("MassBargain-Daye-v1", scenario={"utility.stakes": 0.2}).unwrapped.scenario
     assert s.brokers.recklessness == daye.brokers.recklessness
     assert s.utility.stakes == 0.2
-    nested = gym.make("MassBargain-Daye-v0", scenario={"utility": {"stakes": 0.2}}).unwrapped.scenario
+    nested = gym.make("MassBargain-Daye-v1", scenario={"utility": {"stakes": 0.2}}).unwrapped.scenario
     assert nested == s
 
 
 def test_make_with_a_yaml_path(mb, tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("utility:\n  stakes: 0.15\n")
-    s = gym.make("MassBargain-Daye-v0", scenario=str(path)).unwrapped.scenario
+    s = gym.make("MassBargain-Daye-v1", scenario=str(path)).unwrapped.scenario
     assert s == mb.Scenario.preset("daye").with_overrides({"utility.stakes": 0.15})
 
 
 def test_make_with_bad_scenarios_raises(mb):
     with pytest.raises(mb.ScenarioError) as excinfo:
-        gym.make("MassBargain-v0", scenario="atlantis")
+        gym.make("MassBargain-v1", scenario="atlantis")
     for name in mb.PRESETS:
         assert name in str(excinfo.value)
     with pytest.raises(mb.ScenarioError, match=r"brokers\.recklessness"):
-        gym.make("MassBargain-Daye-v0", scenario={"brokers.recklessness": 1.5})
+        gym.make("MassBargain-Daye-v1", scenario={"brokers.recklessness": 1.5})
     with pytest.raises(mb.ScenarioError, match=r"horizon\.days"):
-        gym.make("MassBargain-v0", scenario={"horizon.day": 5})
+        gym.make("MassBargain-v1", scenario={"horizon.day": 5})
 
 
 # --- configuration per episode ------------------------------------------------------------------------------
 
 
 def test_reset_options_scenario(mb):
-    env = gym.make("MassBargain-Daye-v0")
+    env = gym.make("MassBargain-Daye-v1")
     daye = mb.Scenario.preset("daye")
     # A preset name.
     env.reset(seed=0, options={"scenario": "changxing"})
@@ -205,7 +221,7 @@ def test_reset_options_scenario(mb):
 
 
 def test_reset_options_without_scenario_change_nothing(mb):
-    env = gym.make("MassBargain-Changxing-v0")
+    env = gym.make("MassBargain-Changxing-v1")
     env.reset(seed=0, options={})
     env.reset(seed=0, options={"something_else": 1})
     assert env.unwrapped.scenario == mb.Scenario.preset("changxing")

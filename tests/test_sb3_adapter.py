@@ -29,11 +29,11 @@ ACTIONS = [1, 3, 2, 2, 4, 0, 5, 6, 7, 1, 2, 3, 3, 7, 4, 4, 4, 5, 6, 0, 2, 7] + [
 STEP_KEYS = ("action", "mode", "superior_response", "triggered", "punished", "outcome", "end_reason")
 
 
-def _adapter(env_id: str = "MassBargain-v0", n: int = 1, **kwargs) -> SB3VecEnv:
+def _adapter(env_id: str = "MassBargain-v1", n: int = 1, **kwargs) -> SB3VecEnv:
     return SB3VecEnv(gym.make_vec(env_id, num_envs=n, autoreset_mode=AutoresetMode.SAME_STEP, **kwargs))
 
 
-@pytest.mark.parametrize("env_id", ["MassBargain-v0", "MassBargain-Daye-v0"])
+@pytest.mark.parametrize("env_id", ["MassBargain-v1", "MassBargain-Daye-v1"])
 def test_one_copy_equals_dummy_vec_env_over_the_single_env(env_id):
     ours = _adapter(env_id)
     dummy = DummyVecEnv([lambda: gym.make(env_id)])
@@ -85,7 +85,7 @@ def test_many_copies_keep_the_sb3_contract():
 
 
 def test_step_info_copies_every_key_to_every_copy():
-    env = SB3VecEnv(gym.make_vec("MassBargain-v0", num_envs=4, autoreset_mode="SameStep"), step_info=True)
+    env = SB3VecEnv(gym.make_vec("MassBargain-v1", num_envs=4, autoreset_mode="SameStep"), step_info=True)
     env.reset()
     _, _, dones, infos = env.step(np.array([Action.WAIT, Action.ACCEPT, Action.LEAK, Action.MOBILIZE]))
     assert dones.tolist() == [False, True, False, False]
@@ -94,7 +94,7 @@ def test_step_info_copies_every_key_to_every_copy():
 
 
 def test_vec_monitor_reports_episodes():
-    env = make_sb3_vec_env("MassBargain-Changxing-v0", 16, seed=1, info_keywords=("outcome", "end_reason"))
+    env = make_sb3_vec_env("MassBargain-Changxing-v1", 16, seed=1, info_keywords=("outcome", "end_reason"))
     assert isinstance(env, VecMonitor)
     policy = BASELINES["consent"]
     obs = env.reset()
@@ -114,8 +114,8 @@ def test_vec_monitor_reports_episodes():
 
 
 def test_final_info_off_keeps_what_sb3_reads_and_the_same_episodes():
-    full = make_sb3_vec_env("MassBargain-Daye-v0", 8, seed=3, monitor=False)
-    slim = make_sb3_vec_env("MassBargain-Daye-v0", 8, seed=3, monitor=False, final_info=False)
+    full = make_sb3_vec_env("MassBargain-Daye-v1", 8, seed=3, monitor=False)
+    slim = make_sb3_vec_env("MassBargain-Daye-v1", 8, seed=3, monitor=False, final_info=False)
     obs_f, obs_s = full.reset(), slim.reset()
     ended = 0
     for t in range(60):
@@ -132,12 +132,12 @@ def test_final_info_off_keeps_what_sb3_reads_and_the_same_episodes():
             ended += 1
     assert ended > 8
     with pytest.raises(ValueError, match="final_info"):
-        make_sb3_vec_env("MassBargain-v0", 2, info_keywords=("outcome",), final_info=False)
+        make_sb3_vec_env("MassBargain-v1", 2, info_keywords=("outcome",), final_info=False)
 
 
 def test_seed_reproduces_and_set_options_reaches_reset():
     def run(seed):
-        env = make_sb3_vec_env("MassBargain-v0", 8, seed=seed, monitor=False)
+        env = make_sb3_vec_env("MassBargain-v1", 8, seed=seed, monitor=False)
         out = [env.reset()]
         for t in range(30):
             out.append(env.step(np.full(8, t % 7))[0])
@@ -174,7 +174,7 @@ def test_truncation_of_another_vector_env_becomes_time_limit_truncated():
 
 
 def test_attribute_access_and_errors():
-    env = _adapter("MassBargain-Daye-v0", n=3)
+    env = _adapter("MassBargain-Daye-v1", n=3)
     assert env.get_attr("scenario") == [Scenario.preset("daye")] * 3
     assert env.get_attr("scenario", indices=[1]) == [Scenario.preset("daye")]
     assert env.has_attr("scenario") and not env.has_attr("no_such_attribute")
@@ -186,9 +186,9 @@ def test_attribute_access_and_errors():
     with pytest.raises(ValueError, match="indices=None"):
         env.set_attr("preset", "daye", indices=[0])
     with pytest.raises(ValueError, match="SameStep"):
-        SB3VecEnv(gym.make_vec("MassBargain-v0", num_envs=2))  # NEXT_STEP by default
+        SB3VecEnv(gym.make_vec("MassBargain-v1", num_envs=2))  # NEXT_STEP by default
     with pytest.raises(TypeError, match="make_vec"):
-        SB3VecEnv(gym.make("MassBargain-v0"))
+        SB3VecEnv(gym.make("MassBargain-v1"))
     with pytest.raises(RuntimeError, match="step_async"):
         env.step_wait()
     env.close()
@@ -202,7 +202,7 @@ def test_ppo_learns_through_the_adapter():
     torch.distributions.Distribution.set_default_validate_args(False)
     try:
         start = time.perf_counter()
-        env = make_sb3_vec_env("MassBargain-Changxing-v0", 16, seed=0)
+        env = make_sb3_vec_env("MassBargain-Changxing-v1", 16, seed=0)
         model = PPO(
             "MlpPolicy",
             env,

@@ -59,16 +59,16 @@ def test_make_vec_gives_the_native_vector_env(env_id):
 
 @pytest.mark.parametrize("mode", list(AutoresetMode))
 def test_autoreset_mode_is_a_constructor_argument_and_declared(mode):
-    by_enum = gym.make_vec("MassBargain-v0", num_envs=2, autoreset_mode=mode)
-    by_value = gym.make_vec("MassBargain-v0", num_envs=2, autoreset_mode=mode.value)
+    by_enum = gym.make_vec("MassBargain-v1", num_envs=2, autoreset_mode=mode)
+    by_value = gym.make_vec("MassBargain-v1", num_envs=2, autoreset_mode=mode.value)
     assert by_enum.metadata["autoreset_mode"] is mode is by_value.metadata["autoreset_mode"]
     assert MassBargainVectorEnv.metadata["autoreset_mode"] is AutoresetMode.NEXT_STEP  # class default unchanged
 
 
 def test_scenario_and_preset_arguments():
-    envs = gym.make_vec("MassBargain-v0", num_envs=3, scenario={"brokers.recklessness": 0.9})
+    envs = gym.make_vec("MassBargain-v1", num_envs=3, scenario={"brokers.recklessness": 0.9})
     assert envs.unwrapped.scenario.brokers.recklessness == 0.9
-    daye = gym.make_vec("MassBargain-Daye-v0", num_envs=3)
+    daye = gym.make_vec("MassBargain-Daye-v1", num_envs=3)
     assert daye.unwrapped.scenario == Scenario.preset("daye")
     envs.reset(seed=0, options={"scenario": "changxing"})
     assert envs.unwrapped.scenario == Scenario.preset("changxing")
@@ -171,9 +171,9 @@ def _assert_same_info(ours: dict, sync: dict, path: str = "info") -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_one_copy_lays_out_info_exactly_as_sync_vector_env(mode):
-    ours = gym.make_vec("MassBargain-Changxing-v0", num_envs=1, autoreset_mode=mode)
+    ours = gym.make_vec("MassBargain-Changxing-v1", num_envs=1, autoreset_mode=mode)
     sync = gym.make_vec(
-        "MassBargain-Changxing-v0", num_envs=1, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}
+        "MassBargain-Changxing-v1", num_envs=1, vectorization_mode="sync", vector_kwargs={"autoreset_mode": mode}
     )
     assert isinstance(sync, gym.vector.SyncVectorEnv)
     a, b = ours.reset(seed=3), sync.reset(seed=3)
@@ -192,7 +192,7 @@ def test_one_copy_lays_out_info_exactly_as_sync_vector_env(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_finished_copies_restart_and_never_keep_evolving(mode):
     n, days = 64, Scenario.preset("baseline").horizon.days
-    envs = gym.make_vec("MassBargain-v0", num_envs=n, autoreset_mode=mode)
+    envs = gym.make_vec("MassBargain-v1", num_envs=n, autoreset_mode=mode)
     obs, _ = envs.reset(seed=1)
     rng = np.random.default_rng(0)
     restarting = np.zeros(n, dtype=bool)
@@ -227,7 +227,7 @@ def test_finished_copies_restart_and_never_keep_evolving(mode):
 
 
 def test_infos_already_returned_do_not_change():
-    envs = gym.make_vec("MassBargain-v0", num_envs=32, autoreset_mode="SameStep")
+    envs = gym.make_vec("MassBargain-v1", num_envs=32, autoreset_mode="SameStep")
     envs.reset(seed=0)
     infos = []
     for t in range(40):
@@ -308,7 +308,7 @@ def _chi_square_critical(df: int, z: float = 3.29) -> float:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
-    ("env_id", "policy_name"), [("MassBargain-Changxing-v0", "consent"), ("MassBargain-v0", "random")]
+    ("env_id", "policy_name"), [("MassBargain-Changxing-v1", "consent"), ("MassBargain-v1", "random")]
 )
 def test_many_copies_match_the_single_env_in_distribution(env_id, policy_name, mode):
     single = _single_episodes(env_id, policy_name, episodes=1200, seed=11)
@@ -332,7 +332,7 @@ def test_many_copies_match_the_single_env_in_distribution(env_id, policy_name, m
 
 def test_seeding_reproduces_and_separates():
     def run(seed, n=16, steps=30):
-        envs = gym.make_vec("MassBargain-v0", num_envs=n)
+        envs = gym.make_vec("MassBargain-v1", num_envs=n)
         out = [envs.reset(seed=seed)[0]]
         for t in range(steps):
             out.append(envs.step(np.full(n, (t % 7)))[0])
@@ -340,14 +340,14 @@ def test_seeding_reproduces_and_separates():
 
     assert np.array_equal(run(5), run(5))
     assert not np.array_equal(run(5), run(6))
-    envs = gym.make_vec("MassBargain-v0", num_envs=4)
+    envs = gym.make_vec("MassBargain-v1", num_envs=4)
     first, _ = envs.reset(seed=5)
     second, _ = envs.reset()  # continues the stream: a different start
     assert not np.array_equal(first, second)
     assert np.array_equal(envs.reset(seed=5)[0], first)
     assert np.array_equal(envs.reset(seed=[None] * 4)[0].shape, first.shape)
     assert envs.unwrapped.np_random_seed == 5
-    one = gym.make_vec("MassBargain-v0", num_envs=1)
+    one = gym.make_vec("MassBargain-v1", num_envs=1)
     assert np.array_equal(one.reset(seed=[9])[0], one.reset(seed=9)[0])
     with pytest.raises(ValueError, match="one generator"):
         envs.reset(seed=[1, 2, 3, 4])
@@ -359,7 +359,7 @@ def test_seeding_reproduces_and_separates():
 
 
 def test_reset_mask_restarts_only_the_selected_copies():
-    envs = gym.make_vec("MassBargain-v0", num_envs=6)
+    envs = gym.make_vec("MassBargain-v1", num_envs=6)
     envs.reset(seed=0)
     for _ in range(5):
         obs, *_ = envs.step(np.full(6, Action.LEAK))
@@ -371,7 +371,7 @@ def test_reset_mask_restarts_only_the_selected_copies():
 
 
 def test_disabled_mode_requires_explicit_resets():
-    envs = gym.make_vec("MassBargain-v0", num_envs=3, autoreset_mode="Disabled")
+    envs = gym.make_vec("MassBargain-v1", num_envs=3, autoreset_mode="Disabled")
     envs.reset(seed=0)
     obs, _, terminated, _, _ = envs.step(np.array([Action.ACCEPT, Action.WAIT, Action.WAIT]))
     assert terminated.tolist() == [True, False, False]
@@ -393,7 +393,7 @@ def test_disabled_mode_requires_explicit_resets():
     ],
 )
 def test_invalid_actions_name_the_copy_and_the_allowed_actions(actions, match):
-    envs = gym.make_vec("MassBargain-v0", num_envs=4)
+    envs = gym.make_vec("MassBargain-v1", num_envs=4)
     envs.reset(seed=0)
     with pytest.raises(ValueError, match=match):
         envs.step(actions)
@@ -419,7 +419,7 @@ def test_constructor_errors():
 
 
 def test_pickles_mid_episode():
-    envs = gym.make_vec("MassBargain-Daye-v0", num_envs=8, autoreset_mode="SameStep")
+    envs = gym.make_vec("MassBargain-Daye-v1", num_envs=8, autoreset_mode="SameStep")
     envs.reset(seed=4)
     for _ in range(5):
         envs.step(np.full(8, Action.MOBILIZE))
@@ -434,7 +434,7 @@ def test_pickles_mid_episode():
 @pytest.mark.parametrize("mode", MODES)
 def test_gymnasium_record_episode_statistics_wrapper(mode):
     envs = gym.wrappers.vector.RecordEpisodeStatistics(
-        gym.make_vec("MassBargain-Changxing-v0", num_envs=16, autoreset_mode=mode)
+        gym.make_vec("MassBargain-Changxing-v1", num_envs=16, autoreset_mode=mode)
     )
     envs.reset(seed=0)
     policy = BASELINES["consent"]

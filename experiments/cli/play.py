@@ -94,7 +94,7 @@ def play(
     ``quit`` (True if the player typed q or the input ended first).
     """
     scen = Scenario.resolve(scenario)
-    env = gym.make("MassBargain-v0", scenario=scen, render_mode="ansi")
+    env = gym.make("MassBargain-v1", scenario=scen, render_mode="ansi")
     try:
         return _play(env, scen, seed, input_fn, output)
     finally:

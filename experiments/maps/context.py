@@ -3,7 +3,7 @@
 The mode map's *fast mode* (:mod:`massbargain.experiments.maps.mode_map`): instead of one PPO agent per cell of
 the grid of broker recklessness × monitoring × stakes, train one *context-conditioned* policy:
 
-* :class:`ContextEnv` wraps ``MassBargain-v0``: at each reset it draws one cell of the grid (uniformly, from
+* :class:`ContextEnv` wraps ``MassBargain-v1``: at each reset it draws one cell of the grid (uniformly, from
   its own seeded generator) and appends the cell's context to the observation (:class:`ContextEncoder`). The
   context is what an official knows before the dispute starts: the brokers' reputation (the *mean*
   recklessness ``brokers.recklessness``; each episode's actual ρ stays hidden, drawn around it) and how
@@ -92,7 +92,7 @@ class ContextEncoder:
 
 
 class ContextEnv(gym.Wrapper):
-    """``MassBargain-v0`` whose scenario is drawn per episode from a finite set, its context observed.
+    """``MassBargain-v1`` whose scenario is drawn per episode from a finite set, its context observed.
 
     Observation: the environment's 19 fields followed by the context (:class:`ContextEncoder`: the raw
     values of :data:`CONTEXT_KEYS`, then one-hot codes of the cell's grid values), all in [0, 1].
@@ -106,7 +106,7 @@ class ContextEnv(gym.Wrapper):
     def __init__(self, scenarios: Sequence[Scenario], seed: int = 0) -> None:
         if not scenarios:
             raise ValueError("ContextEnv needs at least one scenario")
-        super().__init__(gym.make("MassBargain-v0", scenario=scenarios[0], disable_env_checker=True))
+        super().__init__(gym.make("MassBargain-v1", scenario=scenarios[0], disable_env_checker=True))
         self.scenarios = list(scenarios)
         encoder = ContextEncoder(self.scenarios)
         self.contexts = [encoder(s) for s in self.scenarios]

@@ -5,7 +5,7 @@ process, interleaved, so that the machine's speed and load cancel out. The figur
 
 | figure           | massbargain                                   | reference                               | target |
 |------------------|-----------------------------------------------|-----------------------------------------|--------|
-| ``single``       | ``gym.make("MassBargain-v0")``                | ``gym.make("CartPole-v1")``             | ≥ 0.1  |
+| ``single``       | ``gym.make("MassBargain-v1")``                | ``gym.make("CartPole-v1")``             | ≥ 0.1  |
 | ``vector_64``    | native vector env, 64 copies                  | CartPole's native vector env, 64        | —      |
 | ``vector_1024``  | native vector env, 1024 copies                | CartPole's native vector env, 1024      | ≥ 0.05 |
 | ``native_sync``  | native vector env, 64 copies                  | ``SyncVectorEnv`` of MassBargain, 64    | ≥ 10   |
@@ -83,7 +83,7 @@ __all__ = [
 #: measured runs on this thread (numpy, Gymnasium, and torch set to one thread).
 _clock = time.thread_time
 
-ENV_ID = "MassBargain-v0"
+ENV_ID = "MassBargain-v1"
 REFERENCE_ID = "CartPole-v1"
 
 #: PPO hyperparameters used when ``massbargain.agents.config`` is unavailable: the values of
@@ -112,7 +112,7 @@ FALLBACK_PPO: dict[str, Any] = {
 
 #: name -> (what is measured, reference, target ratio or None, goal ratio or None)
 FIGURES: dict[str, tuple[str, str, float | None, float | None]] = {
-    "single": ("gym.make MassBargain-v0", "gym.make CartPole-v1", 0.1, None),
+    "single": ("gym.make MassBargain-v1", "gym.make CartPole-v1", 0.1, None),
     "vector_64": ("native vector env, 64 copies", "CartPole native vector env, 64", None, None),
     "vector_1024": ("native vector env, 1024 copies", "CartPole native vector env, 1024", 0.05, 0.25),
     "native_sync": ("native vector env, 64 copies", "SyncVectorEnv of MassBargain, 64", 10.0, None),
