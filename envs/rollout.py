@@ -37,12 +37,22 @@ class EpisodeBatch:
     evidence: np.ndarray  # at the end
 
     @property
+    def conceded(self) -> np.ndarray:
+        """Per episode: the plan was withdrawn, suspended or partly conceded."""
+        return np.isin(self.outcome, [Outcome.WITHDRAWN, Outcome.SUSPENDED, Outcome.PARTIAL])
+
+    @property
+    def punished(self) -> np.ndarray:
+        """Per episode: the official ended punished (warning, demotion or dismissal)."""
+        return self.severity > Severity.NONE
+
+    @property
     def concession_rate(self) -> float:
-        return float(np.isin(self.outcome, [Outcome.WITHDRAWN, Outcome.SUSPENDED, Outcome.PARTIAL]).mean())
+        return float(self.conceded.mean())
 
     @property
     def punishment_rate(self) -> float:
-        return float((self.severity > Severity.NONE).mean())
+        return float(self.punished.mean())
 
     def summary(self) -> dict[str, Any]:
         """Mean return with its 95% interval, outcome rates, punishment rate, mode shares."""
