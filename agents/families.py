@@ -331,8 +331,8 @@ def _families() -> dict[str, Family]:
             (
                 ("leak_until", (0.5, 0.7, 0.9)),
                 ("tolerate", (True, False)),
-                ("pacify_at", (0.3, _NEVER)),
-                ("petition", ("daily", "alternate", "never")),
+                ("pacify_at", (0.1, 0.3, _NEVER)),
+                ("petition", ("daily", "never")),
                 ("back_off", ("never", "warning", "investigation")),
             ),
             _consent,
@@ -342,7 +342,7 @@ def _families() -> dict[str, Family]:
             "mobilize",
             "mobilized",
             (
-                ("mobilize_below", (0.3, 0.5)),
+                ("mobilize_below", (0.1, 0.3, 0.5)),
                 ("crowd_below", (0.25, _NEVER)),
                 ("pacify_at", (0.1, 0.2, _NEVER)),
                 ("stop_after", (3, _NEVER)),

@@ -236,6 +236,7 @@ def replay_summary(t: Trajectories, scenario: Scenario | None = None) -> dict[st
         "suspended_or_withdrawn": float(suspend_or_withdraw.mean()),
         "suspended_or_withdrawn_unpunished": float((suspend_or_withdraw & ~punished).mean()),
         "conceded_unpunished": float((conceded & ~punished).mean()),
+        "pyrrhic": float((conceded & punished).mean()),  # the plan won, the official punished
         "punishment_rate": float(punished.mean()),
         "riot_rate": float(riot.mean()),
         "repressed_rate": float(repressed.mean()),

@@ -262,7 +262,7 @@ def constants(scenario: Scenario) -> Constants:
         one = {k: tuple(map(tuple, v.tolist())) if v.ndim == 2 else tuple(v.tolist()) for k, v in tables.items()}
         sup, bro = scenario.superior, scenario.brokers
         v1 = SimpleNamespace(
-            self_radicalization=scenario.population.self_radicalization > 0.0,
+            standoff=scenario.population.self_radicalization > 0.0 or scenario.population.standoff_incidents > 0.0,
             crackdown_scaled=pol.crackdown_crowd_scale > 0.0,
             reckless_noise=bro.recklessness_noise > 0.0,
             attribution=sup.attribution_discount > 0.0,
@@ -536,7 +536,7 @@ def step(
     if v1.reckless_noise:
         reckless = reckless / (reckless + (1.0 - reckless) * xp.exp(-bro.recklessness_noise * z_broker))
     push = bro.radicalization * reckless * s.brokers + e[_CRACK_RADICAL] * facing
-    if v1.self_radicalization:  # a standoff radicalizes by itself: crowd × grievance × time on the street
+    if v1.standoff:  # a standoff radicalizes by itself: crowd × grievance × time on the street
         s.street_days = xp.where(facing >= pop.street_crowd, s.street_days + 1, 0)
         standoff = xp.minimum(s.street_days * (1.0 / pop.standoff_days), 1.0)
         grievance = xp.maximum(hardship, 0.0) * grievance_scale
@@ -551,6 +551,8 @@ def step(
     trigger_hazard = pol.trigger_radical_hazard * radical * xp.minimum(relative, 1.0) + (
         pol.heavy_handedness * force * hardship * grievance_scale * hump
     )
+    if v1.standoff:  # ... and carries incidents (a rumour, a clash) whether or not it is radical
+        trigger_hazard = trigger_hazard + pop.standoff_incidents * facing * standoff
     triggered = u[0] < -xp.expm1(-trigger_hazard) * playing
     s.legitimacy = s.legitimacy * (1.0 - pol.trigger_legitimacy_drop * triggered)
     s.radical = radical + (pol.trigger_radicalization * triggered) * (1.0 - radical)

@@ -178,6 +178,15 @@ class PopulationParams(_Group):
         "Crowd share that counts as a standoff; the standoff clock resets when the crowd falls below it (v1).",
         "assumption",
     )
+    standoff_incidents: float = param(
+        0.1,
+        0.0,
+        5.0,
+        "1/day",
+        "λ_s: daily trigger hazard per unit crowd of a standoff at full length, calm or not (a rumour, a clash); "
+        "0 in v0.",
+        "assumption (v1); cf. Weng'an 2008 (a rumour), Linshui 2015",
+    )
 
 
 @dataclass(frozen=True)
@@ -893,6 +902,7 @@ PRESET_CALIBRATION: dict[str, dict[str, tuple[float, str]]] = {
 #: ``*-v0`` ids reproduce their stored trajectories bit for bit.
 V0_VALUES: dict[str, float] = {
     "population.self_radicalization": 0.0,
+    "population.standoff_incidents": 0.0,
     "police.crackdown_crowd_scale": 0.0,
     "brokers.recklessness_noise": 0.0,
     "superior.attribution_discount": 0.0,
