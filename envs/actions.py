@@ -62,7 +62,9 @@ def episode_mode(actions: list[int] | np.ndarray) -> Mode:
 
 
 class Response(IntEnum):
-    """The superior's daily response. The last three are concessions and end the episode."""
+    """The superior's daily response. SUSPEND, PARTIAL and WITHDRAW are concessions and end the episode;
+    INVESTIGATE (open a discipline investigation of the county's role) is only chosen by a learning superior
+    (the scripted one opens investigations through the rules of docs/MODEL.md section 5.8)."""
 
     HOLD = 0
     WARN = 1
@@ -70,6 +72,7 @@ class Response(IntEnum):
     SUSPEND = 3
     PARTIAL = 4
     WITHDRAW = 5
+    INVESTIGATE = 6
 
 
 class Outcome(IntEnum):

@@ -78,6 +78,7 @@ _DEFAULT_SUPERIOR = ScriptedSuperior()
 
 # Plain-int codes for the hot path: comparing numpy arrays with IntEnum members is ~10x slower.
 _HOLD, _WARN, _REPRESS = int(Response.HOLD), int(Response.WARN), int(Response.REPRESS)
+_INVESTIGATE = int(Response.INVESTIGATE)
 _IMPOSED, _SUSPENDED = int(Outcome.IMPOSED), int(Outcome.SUSPENDED)
 _DEMOTION, _DISMISSAL = int(Severity.DEMOTION), int(Severity.DISMISSAL)
 _CONCESSION, _ACCEPTED, _DEADLINE = int(EndReason.CONCESSION), int(EndReason.ACCEPTED), int(EndReason.DEADLINE)
@@ -256,7 +257,7 @@ def constants(scenario: Scenario) -> Constants:
             "firm_force": np.array([pol.firm_incident_share, 0.0, 0.0]),  # trigger force of a posture alone
             "tolerant": np.array([0.0, 0.0, 1.0]),
             # Outcome of each Response: the three concessions end the episode.
-            "concession_outcome": np.array([0, 0, 0, Outcome.SUSPENDED, Outcome.PARTIAL, Outcome.WITHDRAWN]),
+            "concession_outcome": np.array([0, 0, 0, Outcome.SUSPENDED, Outcome.PARTIAL, Outcome.WITHDRAWN, 0]),
             "posture_after": np.array([-1, -1, -1, TOLERANT, -1, NORMAL, FIRM, -1]),  # -1: unchanged
         }
         one = {k: tuple(map(tuple, v.tolist())) if v.ndim == 2 else tuple(v.tolist()) for k, v in tables.items()}
@@ -587,7 +588,9 @@ def step(
     s.peak_disorder = xp.maximum(s.peak_disorder, disorder)
     pending = s.investigation_left
     serious = (disorder >= sup.investigation_disorder) & (disorder > 0.0)
-    opens = (pending < 0) & (serious | (repress & (u[2] < sup.investigation_after_repress)))
+    opens = (pending < 0) & (
+        serious | (repress & (u[2] < sup.investigation_after_repress)) | (response == _INVESTIGATE)
+    )
     if v1.evidence_investigation:  # the evidence alone can open an inquiry into collusion
         opens = opens | ((pending < 0) & (v[0] < -xp.expm1(-sup.investigate_evidence * s.evidence * s.evidence)))
     pending = xp.where(opens, sup.investigation_days, pending - (pending > 0))
