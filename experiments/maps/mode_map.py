@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 
 from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
-from massbargain.experiments.measures.facts import POLICY_SET
 from massbargain.scenario import Scenario, ScenarioError
 
 __all__ = [
@@ -64,9 +63,9 @@ __all__ = [
 AXES = {"recklessness": "brokers.recklessness", "monitoring": "superior.monitoring", "stakes": "utility.stakes"}
 #: Episode modes the report speaks of: "none" is passive or official channels (or an early ACCEPT).
 MODES = ("none", "consent", "mobilized")
-#: Scripted policies whose best return per cell is the comparison column, by the mode each stands for: the
-#: set the stylized facts choose a best policy from (docs/MODEL.md section 10).
-SCRIPTED = POLICY_SET
+#: Scripted baselines whose punishment and return per cell the report's fact checks read (references, not
+#: candidates for "best": the best scripted policy of a cell is the best family member, chosen on other seeds).
+REFERENCE_BASELINES = ("mobilize", "mobilize_pacify", "consent")
 #: Evaluation episodes of cell ``i`` use seed ``EVAL_SEED + i`` for every policy (common random numbers).
 EVAL_SEED = 20_000
 
@@ -254,7 +253,8 @@ def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = No
     * ``cell``: train PPO on ``config["cell"]`` = (recklessness, monitoring, stakes) alone with ``seed``
       (:func:`massbargain.agents.train.train`) and measure its final model there (:func:`cell_metrics`);
     * ``context``: train a context policy with ``seed`` on the whole grid and measure it in every cell;
-    * ``scripted``: the scripted policies of :data:`SCRIPTED` in every cell, and the best of them.
+    * ``scripted``: the best family member of each mode in every cell (chosen on other seeds), and the
+      reference baselines of :data:`REFERENCE_BASELINES`.
 
     A run's config holds only what it depends on (scenario, the cell or the grid's axes, training fields,
     episodes), so that changing one part of a mode map does not redo the others.
@@ -298,17 +298,22 @@ def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = No
         return {"rows": rows, "train_seconds": round(seconds, 2)}
     if kind == "scripted":
         from massbargain.agents import BASELINES
+        from massbargain.experiments.measures.choice import best_members, best_of, region
 
         rows = []
         for cell in cfg.cells():
             scen = cfg.scenario_of(cell)
-            figures = {n: cell_metrics(BASELINES[n], scen, cfg.scripted_episodes, eval_seed(cell)) for n in SCRIPTED}
-            best = max(figures, key=lambda n: figures[n]["mean_return"])
-            best_by_mode = {m: max(figures[n]["mean_return"] for n in SCRIPTED if SCRIPTED[n] == m) for m in MODES}
-            row = {**dict(zip(AXES, cell, strict=True)), "scripted_best": best, "scripted_mode": SCRIPTED[best]}
-            row["scripted_return"] = figures[best]["mean_return"]
-            row.update({f"scripted_{m}_return": v for m, v in best_by_mode.items()})
-            for n in ("mobilize", "mobilize_pacify", "consent"):
+            # The best family member of each mode, chosen on the choice seed, reported on the cell's seed.
+            bests = best_members(scen, eval_seed(cell), cfg.scripted_episodes)
+            label = region(bests)
+            top = best_of(bests, label)
+            row = {**dict(zip(AXES, cell, strict=True)), "scripted_best": top.name, "scripted_mode": label}
+            row["scripted_return"] = top.mean_return
+            row.update({f"scripted_{m}_return": best_of(bests, m).mean_return for m in MODES})
+            figures = {
+                n: cell_metrics(BASELINES[n], scen, cfg.scripted_episodes, eval_seed(cell)) for n in REFERENCE_BASELINES
+            }
+            for n in REFERENCE_BASELINES:
                 row[f"{n}_punishment"] = figures[n]["punishment_rate"]
                 row[f"{n}_return"] = figures[n]["mean_return"]
                 row[f"{n}_return_ci95"] = figures[n]["return_ci95"]
@@ -665,7 +670,8 @@ def _report(
     sc_counts = scripted["scripted_mode"].value_counts()
     lines += [
         "",
-        f"Beside the best scripted policy of each cell (of {', '.join(SCRIPTED)}; {cfg.scripted_episodes} episodes, "
+        f"Beside the best scripted policy of each cell (the best member of the scripted families, chosen on other "
+        f"episodes; {cfg.scripted_episodes} episodes reported, "
         f"`scripted.csv`): the scripted map has none {sc_counts.get('none', 0)}, "
         f"consent {sc_counts.get('consent', 0)}, "
         f"mobilized {sc_counts.get('mobilized', 0)} cells; the agents' dominant mode equals the scripted best mode in "

@@ -41,7 +41,19 @@ class Best:
         return float(self.batch.returns.mean())
 
 
-_CACHE: dict[tuple, dict[str, Best]] = {}
+_CHOICE: dict[tuple, dict[str, float]] = {}  # (scenario, choose episodes, seed) -> member name -> mean return
+_REPORT: dict[tuple, Best] = {}  # (scenario, episodes, seed, member name) -> the member reported
+
+
+def _choice_returns(scenario: Scenario, candidates: list, episodes: int, seed: int) -> dict[str, float]:
+    """Mean return of every candidate on the choice episodes; members already played (by any earlier call with
+    the same scenario, episodes and seed) are not played again."""
+    known = _CHOICE.setdefault((scenario, episodes, seed), {})
+    missing = [m for m in candidates if m.name not in known]
+    if missing:
+        selection = families.select(scenario, missing, episodes, seed)
+        known.update({r.name: r.mean_return for r in selection.results})
+    return {m.name: known[m.name] for m in candidates}
 
 
 def best_members(
@@ -53,23 +65,27 @@ def best_members(
 ) -> dict[str, Best]:
     """The best family member of each of ``modes``, chosen on the choice seed, reported on ``seed``.
 
-    ``choose_episodes`` defaults to half of ``episodes`` (at least 200). Results are cached per call
-    arguments (a scenario is an immutable value).
+    ``choose_episodes`` defaults to half of ``episodes`` (at least 200). Every member meets the same choice
+    episodes (common random numbers) and ties go to the first in family order. Plays are cached per scenario
+    (an immutable value), so calls that share a scenario share their work.
     """
+    if len(_CHOICE) > 256 or len(_REPORT) > 4096:
+        _CHOICE.clear()
+        _REPORT.clear()
     choose = choose_episodes if choose_episodes is not None else max(200, episodes // 2)
-    key = (scenario, int(seed), int(episodes), tuple(modes), int(choose))
-    if key in _CACHE:
-        return _CACHE[key]
+    choice = families.choice_seed(seed)
     candidates = [m for m in families.members(scenario) if m.mode in modes]
-    selection = families.select(scenario, candidates, choose, families.choice_seed(seed))
+    returns = _choice_returns(scenario, candidates, choose, choice)
     out = {}
     for mode in modes:
-        if any(m.mode == mode for m in selection.members):
-            member, result = families.best(selection, mode=mode)
-            out[mode] = Best(mode, member.name, result.mean_return, run_episodes(member, scenario, episodes, seed))
-    if len(_CACHE) > 512:
-        _CACHE.clear()
-    _CACHE[key] = out
+        of_mode = [m for m in candidates if m.mode == mode]
+        if not of_mode:
+            continue
+        top = max(of_mode, key=lambda m: (returns[m.name], -of_mode.index(m)))
+        key = (scenario, int(episodes), int(seed), top.name)
+        if key not in _REPORT:
+            _REPORT[key] = Best(mode, top.name, returns[top.name], run_episodes(top, scenario, episodes, seed))
+        out[mode] = _REPORT[key]
     return out
 
 
