@@ -346,10 +346,16 @@ def mode_map(
     backend: str = "local",
     workers: int | None = None,
     address: str | None = None,
+    storage: str | os.PathLike | None = None,
+    resources: Mapping[str, float] | None = None,
+    max_retries: int | None = None,
     progress: bool = True,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run the mode map into ``out`` (resuming it); write tables, figures and ``report.md``.
+
+    The runner's options (``backend`` ... ``max_retries``) are those of
+    :func:`massbargain.experiments.maps.sweep.run_sweep`.
 
     Returns ``{"results": DataFrame (cell, seed), "cells": DataFrame (cell, seeds pooled), "check":
     DataFrame, "scripted": DataFrame, "facts": list of fact rows, "seconds": wall time of this call}``.
@@ -371,7 +377,17 @@ def mode_map(
         f"({cfg.train_config('context_train').timesteps} steps each), {n_workers} workers; {out}"
     )
     records = sw.run_sweep(
-        runs, out, fn=mode_map_task, backend=backend, workers=n_workers, address=address, progress=progress, desc="runs"
+        runs,
+        out,
+        fn=mode_map_task,
+        backend=backend,
+        workers=n_workers,
+        address=address,
+        storage=storage,
+        resources=resources,
+        max_retries=max_retries,
+        progress=progress,
+        desc="runs",
     )
     results, fast_rows, scripted = [], [], None
     for run, rec in zip(runs, records, strict=True):
@@ -791,6 +807,7 @@ examples:
   massbargain mode-map --out runs/mode-map                   # about 7 minutes on 2 cores
   massbargain mode-map --config my_grid.yaml --out runs/mine --workers 8
   massbargain mode-map --out runs/mode-map --backend ray --address HEAD_IP:6379
+  massbargain mode-map --out /shared/map --backend ray --address HEAD_IP:6379 --storage /shared  # see docs/CLUSTER.md
 
 Rerun the same command to resume an interrupted map. Output: results.csv/.parquet (one row per cell and
 seed), check.csv, scripted.csv, mode_map.png, heatmaps.png (+ one PNG per metric), report.md.
