@@ -11,9 +11,9 @@ run's ``OUT`` holds the same files as a local run's::
 * **through Ray's object store** (the default): the task trains in a temporary directory of its node,
   packs it as a tar archive and returns the bytes with its metrics; the driver unpacks them beside
   ``OUT/models`` and renames the directory into place. The default because it needs nothing shared
-  between machines, and a run's directory is small (about 0.4 MB for the mode map's runs: two models,
-  metrics, config and TensorBoard events; about 1.2 MB for a default ``massbargain train`` run with its
-  five checkpoints).
+  between machines, and a run's directory is small (0.5 MB for a run of the default mode map: two models,
+  metrics, config and TensorBoard events; 2.0 MB for a default ``massbargain train`` run with its five
+  checkpoints).
 * **through shared storage** (``storage=DIR``, ``--storage DIR``): ``DIR`` is a directory every node sees
   at the same path (NFS, a cluster file system). The task trains in
   ``DIR/.massbargain-staging/<key>/<run_id>-<attempt>/`` and returns only the path; the driver moves the
@@ -183,7 +183,7 @@ def _commit(out: Path, run_id: str, outcome: Outcome) -> None:
 
 def _staging_dir(storage: str | os.PathLike, out: Path) -> Path:
     """This output directory's staging folder in ``storage``, emptied (leftovers of dead attempts go)."""
-    storage = Path(storage)
+    storage = Path(storage).resolve()  # the tasks' working directories differ from the driver's
     if storage.exists() and not storage.is_dir():
         raise UserError(f"--storage {str(storage)!r} exists and is not a directory; give a shared directory")
     key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
