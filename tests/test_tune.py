@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -18,11 +19,20 @@ import pandas as pd
 import pytest
 import yaml
 
-from massbargain.agents.config import TrainConfig, UserError
+from massbargain.agents.config import TrainConfig, UserError, parse_assignment
 from massbargain.experiments.cli import main
+from massbargain.experiments.cli.main import build_parser
 from massbargain.experiments.maps.mode_map import ModeMapConfig
-from massbargain.experiments.maps.tune import STUDY, TuneConfig, _storage, make_objective, tune
-from massbargain.experiments.maps.tune_space import NET_ARCHS, SPACE, base_recipe, params_of, recipe_of
+from massbargain.experiments.maps.tune import (
+    STUDY,
+    TuneConfig,
+    _storage,
+    config_from_args,
+    make_objective,
+    set_flags,
+    tune,
+)
+from massbargain.experiments.maps.tune_space import NET_ARCHS, SPACE, base_recipe, outside_space, params_of, recipe_of
 
 optuna = pytest.importorskip("optuna")
 
@@ -63,8 +73,12 @@ def test_the_default_recipe_is_a_point_of_the_space() -> None:
     assert params is not None
     assert recipe_of(params, default, default.timesteps) == base_recipe(default, default.timesteps)
     assert base_recipe(default, default.timesteps)["accept_warmup"] == default.accept_warmup
-    assert params_of(default.replace(learning_rate_final=1e-5), default.timesteps) is None  # a decay: not searched
-    assert params_of(default, default.accept_warmup) is None  # a warm-up as long as the budget: outside
+    assert outside_space(default, default.timesteps) is None
+    decay = default.replace(learning_rate_final=1e-5)
+    assert params_of(decay, default.timesteps) is None
+    assert "learning_rate_final differs" in outside_space(decay, default.timesteps)
+    assert outside_space(default, default.accept_warmup) == "accept_warmup_share 1 is outside [0, 0.6]"
+    assert "net_arch [7] is none of" in outside_space(default.replace(net_arch=[7]), default.timesteps)
 
 
 @pytest.mark.parametrize("n_envs", [4, 64])
@@ -101,6 +115,8 @@ def test_tiny_study_writes_a_loadable_best_config(study: tuple[Path, dict], tmp_
     assert {k: getattr(config, k) for k in recipe} == recipe
     mode_map = ModeMapConfig(train={**ModeMapConfig().train, **recipe})  # the mode map's train settings
     assert mode_map.train_config("train").learning_rate == recipe["learning_rate"]
+    flags = shlex.split(set_flags(recipe))  # the report's ppo_table options give the same recipe
+    assert dict(parse_assignment(v) for v in flags[1::2]) == recipe and set(flags[::2]) == {"--set"}
     run = tmp_path / "run"
     assert main(["train", "--config", str(out / "best.yaml"), "--out", str(run), "--no-progress"]) == 0
     assert (run / "model.zip").is_file()
@@ -201,3 +217,30 @@ def test_ray_workers_share_the_study(tmp_path: Path) -> None:
     trials = _trials(tmp_path / "out")
     assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
     assert all(not t.user_attrs["worker"].endswith(f":{os.getpid()}") for t in trials)  # in Ray's workers
+
+
+def _config(name: str) -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("massbargain.experiments").joinpath("configs", name)))
+
+
+def test_the_mode_map_spec_tunes_from_the_maps_own_recipe() -> None:
+    spec = TuneConfig.from_yaml(_config("tune_mode_map.yaml"))
+    train = ModeMapConfig.default().train_config("train")
+    assert base_recipe(spec.base_config(), spec.timesteps) == base_recipe(train, train.timesteps)
+    assert outside_space(spec.base_config(), spec.timesteps) is None  # trial 0 is the map's recipe
+    cells = [ModeMapConfig.default().scenario_of(c) for c in ModeMapConfig.default().cells()]
+    assert all(spec.scenario_of(c) in cells for c in spec.cells)  # cells of the default map
+    flags = ["--spec", str(_config("tune_mode_map.yaml")), "--timesteps", "100000", "--out", "x"]
+    args = build_parser().parse_args(["tune", *flags])
+    assert config_from_args(args) == dataclasses.replace(spec, timesteps=100_000)  # options override the spec
+
+
+def test_the_presets_spec_tunes_each_preset_from_the_default() -> None:
+    spec = TuneConfig.from_yaml(_config("tune_presets.yaml"))
+    assert [s for s, _ in spec.targets()] == ["baseline", "changxing", "daye"]
+    assert spec.base_config().replace(timesteps=TrainConfig.default().timesteps) == TrainConfig.default().replace(
+        eval_freq=spec.eval_freq, eval_episodes=spec.eval_episodes, checkpoint_freq=10**10, progress_bar=False
+    )
+    assert outside_space(spec.base_config(), spec.timesteps) is None  # trial 0 is ppo_default.yaml at 500k

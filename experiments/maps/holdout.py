@@ -59,27 +59,26 @@ def holdout_task(config: Mapping[str, Any], seed: int, workdir: str | None = Non
 def holdout_runs(
     recipes: Mapping[str, Mapping[str, Any]],
     *,
-    scenario: str,
-    cells: Sequence[Mapping[str, Any]],
+    cells: Sequence[tuple[str, Mapping[str, Any]]],
     base: Mapping[str, Any],
     seeds: Sequence[int],
     episodes: int,
     eval_seed: int,
 ) -> dict[tuple[str, int, int], Any]:
     """(label, cell index, seed) -> the sweep Run that trains ``recipes[label]`` (over the TrainConfig fields
-    ``base``) with ``seed`` on ``scenario`` with the cell's overrides and evaluates it (:func:`holdout_task`).
-    Two labels with the same recipe share their runs (the same run ids)."""
+    ``base``) with ``seed`` on a cell, given as (scenario, dotted-key overrides), and evaluates it
+    (:func:`holdout_task`). Two labels with the same recipe share their runs (the same run ids)."""
     from massbargain.experiments.maps.sweep import Run
 
     runs = {}
     for label, recipe in recipes.items():
-        for c, cell in enumerate(cells):
+        for c, (scenario, overrides) in enumerate(cells):
             for seed in seeds:
                 config = {
                     "recipe": dict(recipe),
                     "base": dict(base),
                     "scenario": scenario,
-                    "overrides": dict(cell),
+                    "overrides": dict(overrides),
                     "episodes": episodes,
                     "eval_seed": eval_seed,
                 }

@@ -29,7 +29,8 @@ reproducible: the same command gives the same trials.
 
 **Output** (``OUT``)::
 
-    config.yaml      the tune configuration (resuming checks it)
+    config.yaml      the tune configuration (the study itself records the settings its trials depend on, and
+                     refuses to continue with others)
     journal.log      the Optuna study (``optuna.load_study(study_name="massbargain-tune", storage=...)``)
     trials.csv       one row per trial: number, state, value, the point, the recipe, the units' returns
     best.yaml        the best recipe: TrainConfig fields for ``massbargain train --config`` and
@@ -65,10 +66,20 @@ from typing import Any
 import numpy as np
 
 from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
-from massbargain.experiments.maps.tune_space import SPACE, base_recipe, params_of, recipe_of
+from massbargain.experiments.maps.tune_space import SPACE, base_recipe, outside_space, params_of, recipe_of
 from massbargain.scenario import Scenario, ScenarioError
 
-__all__ = ["STUDY", "TuneConfig", "add_parser", "load_cells", "make_objective", "run", "tune"]
+__all__ = [
+    "STUDY",
+    "TuneConfig",
+    "add_parser",
+    "config_from_args",
+    "load_cells",
+    "make_objective",
+    "run",
+    "set_flags",
+    "tune",
+]
 
 #: Name of the study in the journal.
 STUDY = "massbargain-tune"
@@ -94,8 +105,9 @@ class TuneConfig:
 
     Attributes:
         scenario: preset or scenario YAML; ``overrides``: dotted scenario keys on top of it.
-        cells: dotted-key overrides, one mapping per cell, each on top of the scenario (empty: the scenario
-            alone is the one cell).
+        cells: one mapping per cell: dotted-key overrides on top of the scenario, and optionally a
+            ``scenario`` of its own (e.g. ``[{scenario: baseline}, {scenario: daye}]`` tunes for two presets);
+            empty: the scenario alone is the one cell.
         base: TrainConfig fields on top of ``ppo_default.yaml``: the recipe tuned from and compared with.
         timesteps: the step budget of every training run (default: the base's ``timesteps``).
         trials: finished (complete or pruned) trials the study should reach.
@@ -169,6 +181,25 @@ class TuneConfig:
                 data[name] = tuple(data[name])
         return cls(**data)
 
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike) -> TuneConfig:
+        """A config from a YAML mapping of its fields (UserError naming the file)."""
+        import yaml
+
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"tune spec {str(path)!r} does not exist")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"tune spec {str(path)!r} is not valid YAML: {exc}") from None
+        if not isinstance(data, Mapping):
+            raise UserError(f"{path}: must be a mapping of tune fields")
+        try:
+            return cls.from_dict(data)
+        except UserError as exc:
+            raise UserError(f"{path}: {exc}") from None
+
     def to_dict(self) -> dict[str, Any]:
         out = {}
         for f in dataclasses.fields(self):
@@ -196,16 +227,28 @@ class TuneConfig:
             }
         )
 
-    def scenario_of(self, cell: Mapping[str, Any]) -> Scenario:
-        return Scenario.resolve(self.scenario).with_overrides({**self.overrides, **cell})
+    def targets(self) -> list[tuple[str, dict[str, Any]]]:
+        """(scenario, overrides) of every cell: a cell's ``scenario`` key (a preset or YAML) replaces the
+        config's scenario, its other keys are added to ``overrides``; no cells: the scenario alone."""
+        out = []
+        for cell in self.cells or ({},):
+            rest = {k: v for k, v in cell.items() if k != "scenario"}
+            out.append((str(cell.get("scenario", self.scenario)), {**self.overrides, **rest}))
+        return out
 
-    def units(self) -> list[tuple[dict[str, Any], int]]:
-        """Every (cell overrides, training seed) a trial trains, in order (cells outer, seeds inner)."""
-        return [({**self.overrides, **cell}, s) for cell in (self.cells or ({},)) for s in self.seeds]
+    def scenario_of(self, cell: Mapping[str, Any]) -> Scenario:
+        """The Scenario of one cell (see :meth:`targets`)."""
+        rest = {k: v for k, v in cell.items() if k != "scenario"}
+        return Scenario.resolve(cell.get("scenario", self.scenario)).with_overrides({**self.overrides, **rest})
+
+    def units(self) -> list[tuple[str, dict[str, Any], int]]:
+        """Every (scenario, overrides, training seed) a trial trains, in order (cells outer, seeds inner)."""
+        return [(scenario, overrides, s) for scenario, overrides in self.targets() for s in self.seeds]
 
 
 def load_cells(path: str | os.PathLike) -> tuple[dict[str, Any], ...]:
-    """A cells file: a YAML list of mappings of dotted scenario keys (UserError naming the file)."""
+    """A cells file: a YAML list of mappings of dotted scenario keys (and optionally ``scenario``), one per
+    cell (UserError naming the file)."""
     import yaml
 
     path = Path(path)
@@ -245,7 +288,7 @@ def make_objective(cfg: TuneConfig, log: Callable[[str], None] | None = None) ->
         trial.set_user_attr("recipe", recipe)
         trial.set_user_attr("worker", _worker_name())
         returns = []
-        for u, (overrides, seed) in enumerate(units):
+        for u, (scenario, overrides, seed) in enumerate(units):
             offset = u * 2 * cfg.timesteps  # each unit's evaluations get steps of their own
 
             def report(record: dict[str, Any], offset: int = offset) -> None:
@@ -253,7 +296,7 @@ def make_objective(cfg: TuneConfig, log: Callable[[str], None] | None = None) ->
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at step {offset + int(record['timesteps'])}")
 
-            config = base.replace(**recipe, scenario=cfg.scenario, overrides=overrides, seed=seed)
+            config = base.replace(**recipe, scenario=scenario, overrides=overrides, seed=seed)
             with tempfile.TemporaryDirectory(prefix="massbargain-tune-") as tmp:
                 try:
                     train(config.replace(out=str(Path(tmp) / "run")), log=None, on_evaluation=report)
@@ -415,29 +458,31 @@ def _run_workers(
 # --- the command ----------------------------------------------------------------------------------------------
 
 
-def _prepare_out(out: Path, cfg: TuneConfig, resume: bool) -> None:
-    """Refuse a non-empty ``out`` unless resuming, and a resumed study with other settings; write config.yaml.
-
-    (The minimal rule; the shared output-directory rule of ``massbargain.agents`` replaces it.)"""
-    import yaml
-
+def _prepare_out(out: Path, resume: bool) -> None:
+    """Refuse a non-empty ``out`` unless resuming; create it. (The minimal rule: the shared output-directory
+    rule of ``massbargain.agents`` is to replace it.)"""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} exists and is not a directory; choose a directory")
     if out.is_dir() and any(out.iterdir()) and not resume:
         raise UserError(f"--out {str(out)!r} is not empty; pass --resume to continue its study, or choose another")
-    stored_path = out / "config.yaml"
-    if resume and stored_path.is_file():
-        stored = TuneConfig.from_dict(yaml.safe_load(stored_path.read_text()) or {}).study_key()
-        given = cfg.study_key()
-        changed = [k for k in given if stored.get(k) != given[k]]
-        if changed:
-            k = changed[0]
-            raise UserError(
-                f"--resume: {k} differs from the study in {str(out)!r} (stored {stored.get(k)!r}, given {given[k]!r}); "
-                "use the same settings, or another --out"
-            )
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(stored_path, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def _check_study(study: Any, cfg: TuneConfig, journal: Path) -> None:
+    """Record the settings the study's trials depend on in the study (the first time), or refuse others:
+    trials of one study must be comparable, whichever machine or session runs them."""
+    given = cfg.study_key()
+    stored = study.user_attrs.get("settings")
+    if stored is None:
+        study.set_user_attr("settings", given)
+        return
+    changed = [k for k in given if stored.get(k) != given[k]]
+    if changed:
+        k = changed[0]
+        raise UserError(
+            f"{k} differs from the study in {str(journal)!r} (stored {stored.get(k)!r}, given {given[k]!r}); "
+            "use the same settings, or another --out (or --journal)"
+        )
 
 
 def _trials_table(study: Any) -> Any:
@@ -477,8 +522,8 @@ def tune(
     :func:`massbargain.experiments.maps.sweep.run_sweep` (``storage`` is used by the held-out runs).
 
     Raises:
-        UserError: Optuna missing, ``out`` not empty without ``resume``, a resumed study with other settings,
-            bad runner options.
+        UserError: Optuna missing, ``out`` not empty without ``resume``, a study (``journal``) with other
+            settings, bad runner options.
     """
     try:
         import optuna
@@ -495,18 +540,20 @@ def tune(
     if backend not in sw.BACKENDS:
         raise UserError(f"backend must be one of {', '.join(sw.BACKENDS)}, got {backend!r}")
     out = Path(out)
-    _prepare_out(out, cfg, resume)
+    _prepare_out(out, resume)
     journal = (Path(journal) if journal is not None else out / "journal.log").resolve()  # workers' cwd may differ
     journal.parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=STUDY, storage=_storage(journal), direction="maximize", load_if_exists=True)
+    _check_study(study, cfg, journal)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     base = cfg.base_config()
     if not study.trials:
-        default_params = params_of(base, cfg.timesteps)
-        if default_params is not None:
-            study.enqueue_trial(default_params, user_attrs={"default": True})
+        why = outside_space(base, cfg.timesteps)
+        if why is None:
+            study.enqueue_trial(params_of(base, cfg.timesteps), user_attrs={"default": True})
         else:
-            say("the base recipe lies outside the search space; the study starts without it")
+            say(f"the base recipe is no point of the search space ({why}); the study starts without it")
     stale = _fail_stale(study)
     if stale:
         say(f"trials {stale} were cut short; marked failed, new ones take their place")
@@ -526,7 +573,7 @@ def tune(
             address=address,
             resources=resources,
             max_retries=max_retries,
-            verbose=progress,
+            verbose=log is not None,
         )
     study = optuna.load_study(study_name=STUDY, storage=_storage(journal))
     table = _trials_table(study)
@@ -551,8 +598,7 @@ def tune(
         recipes = {"best": best_recipe, "default": base_recipe(base, cfg.timesteps)}
         runs = holdout_runs(
             recipes,
-            scenario=cfg.scenario,
-            cells=[{**cfg.overrides, **cell} for cell in (cfg.cells or ({},))],
+            cells=cfg.targets(),
             base=cfg.base,
             seeds=cfg.holdout_seeds,
             episodes=cfg.holdout_episodes,
@@ -591,6 +637,13 @@ def tune(
     return result
 
 
+def set_flags(recipe: Mapping[str, Any]) -> str:
+    """A recipe as ``--set field=value`` options (ppo_table's), shell-safe."""
+    import shlex
+
+    return " ".join("--set " + shlex.quote(f"{k}={json.dumps(v, separators=(',', ':'))}") for k, v in recipe.items())
+
+
 def _report(cfg: TuneConfig, result: Mapping[str, Any], out: Path, journal: Path) -> str:
     best = result["best"]
     counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result["trials"].items()))
@@ -607,7 +660,10 @@ def _report(cfg: TuneConfig, result: Mapping[str, Any], out: Path, journal: Path
         "",
         f"    {_describe(best['recipe'])}",
         "",
-        f"Written to `{out / 'best.yaml'}`.",
+        f"Written to `{out / 'best.yaml'}`. Its quality and time on every preset beside the default's table "
+        "(docs/TRAINING.md):",
+        "",
+        f"    python -m massbargain.experiments.measures.ppo_table --out runs/table-tuned {set_flags(best['recipe'])}",
     ]
     h = result["holdout"]
     if h is not None:
@@ -640,13 +696,15 @@ _EXAMPLES = """\
 examples:
   massbargain tune --scenario daye --trials 20 --out runs/tune-daye
   massbargain tune --scenario daye --trials 30 --out runs/tune-daye --resume      # 10 more
-  massbargain tune --cells experiments/configs/tune_cells.yaml --timesteps 150000 --out runs/tune-map
+  massbargain tune --spec experiments/configs/tune_mode_map.yaml --out runs/tune-map   # the mode map's cells
   massbargain tune --scenario daye --out runs/t --journal /shared/tune.log --backend ray --address HEAD:6379
 
 Each trial trains PPO with one recipe at the --timesteps budget on every cell and seed and scores the mean
 final evaluation return; the median pruner stops poor trials early. Output: best.yaml (for massbargain train
 --config and massbargain mode-map --train-config), trials.csv, holdout.json (best vs default on held-out
 seeds, paired, with intervals), report.md, journal.log (the Optuna study; --resume continues it).
+--spec FILE.yaml gives every setting at once (fields of massbargain.experiments.maps.tune.TuneConfig);
+options given beside it override its values.
 """
 
 
@@ -664,19 +722,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         epilog=_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--spec", metavar="FILE.yaml", help="a tune configuration (TuneConfig fields) to start from")
     _scenario_args(p, "default: baseline")
     p.add_argument("--cells", metavar="FILE.yaml", help="a YAML list of cells (dotted-key overrides) to tune on")
     p.add_argument("--config", metavar="FILE.yaml", help="base recipe: TrainConfig fields over ppo_default.yaml")
     p.add_argument("--timesteps", type=positive_int, help="step budget of every run (default: the base's)")
-    p.add_argument("--trials", type=positive_int, default=20, help="finished trials to reach (default: 20)")
-    p.add_argument("--seeds", type=positive_int, default=1, help="training seeds per trial: 0..N-1 (default: 1)")
+    p.add_argument("--trials", type=positive_int, help="finished trials to reach (default: 20)")
+    p.add_argument("--seeds", type=positive_int, help="training seeds per trial: 0..N-1 (default: 1)")
     p.add_argument("--eval-freq", type=positive_int, help="evaluate (and maybe prune) every this many steps")
     p.add_argument("--eval-episodes", type=positive_int, help="episodes per evaluation (default: the base's)")
     p.add_argument(
-        "--holdout-seeds", type=int, default=3, metavar="N", help="held-out training seeds 100..100+N-1 (0: none)"
+        "--holdout-seeds", type=int, metavar="N", help="held-out training seeds 100..100+N-1 (default: 3; 0: none)"
     )
-    p.add_argument("--holdout-episodes", type=positive_int, default=2000, help="held-out evaluation episodes")
-    p.add_argument("--seed", type=_seed, default=0, help="seed of the sampler (default: 0)")
+    p.add_argument("--holdout-episodes", type=positive_int, help="held-out evaluation episodes (default: 2000)")
+    p.add_argument("--seed", type=_seed, help="seed of the sampler (default: 0)")
     p.add_argument("--journal", metavar="FILE", help="the Optuna journal (default: OUT/journal.log)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--resume", action="store_true", help="continue the study in --out")
@@ -685,33 +744,44 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    """Execute ``massbargain tune``."""
+def config_from_args(args: argparse.Namespace) -> TuneConfig:
+    """The TuneConfig of ``massbargain tune``'s options: ``--spec`` (or the defaults), then every option given."""
     import yaml
 
+    fields: dict[str, Any] = TuneConfig.from_yaml(args.spec).to_dict() if args.spec else {}
+    if args.scenario is not None:
+        fields["scenario"] = args.scenario
+    if args.overrides:
+        fields["overrides"] = {**fields.get("overrides", {}), **{k: yaml.safe_load(v) for k, v in args.overrides}}
+    if args.cells:
+        fields["cells"] = load_cells(args.cells)
+    if args.config:
+        TrainConfig.from_yaml(args.config, base=TrainConfig.default())  # validates, naming the field
+        fields["base"] = {**fields.get("base", {}), **(yaml.safe_load(Path(args.config).read_text()) or {})}
+    if args.holdout_seeds is not None:
+        if args.holdout_seeds < 0:
+            raise UserError(f"--holdout-seeds must be >= 0, got {args.holdout_seeds}")
+        fields["holdout_seeds"] = list(range(100, 100 + args.holdout_seeds))
+    if args.seeds is not None:
+        fields["seeds"] = list(range(args.seeds))
+    given = {
+        "timesteps": args.timesteps,
+        "trials": args.trials,
+        "eval_freq": args.eval_freq,
+        "eval_episodes": args.eval_episodes,
+        "holdout_episodes": args.holdout_episodes,
+        "seed": args.seed,
+    }
+    fields.update({k: v for k, v in given.items() if v is not None})
+    return TuneConfig.from_dict(fields)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``massbargain tune``."""
     from massbargain.experiments.maps.sweep import runner_options
 
     options = runner_options(args)
-    if args.holdout_seeds < 0:
-        raise UserError(f"--holdout-seeds must be >= 0, got {args.holdout_seeds}")
-    base: dict[str, Any] = {}
-    if args.config:
-        TrainConfig.from_yaml(args.config, base=TrainConfig.default())  # validates, naming the field
-        base = yaml.safe_load(Path(args.config).read_text()) or {}
-    cfg = TuneConfig(
-        scenario=args.scenario or "baseline",
-        overrides={key: yaml.safe_load(value) for key, value in args.overrides},
-        cells=load_cells(args.cells) if args.cells else (),
-        base=base,
-        timesteps=args.timesteps,
-        trials=args.trials,
-        seeds=tuple(range(args.seeds)),
-        eval_freq=args.eval_freq,
-        eval_episodes=args.eval_episodes,
-        holdout_seeds=tuple(range(100, 100 + args.holdout_seeds)),
-        holdout_episodes=args.holdout_episodes,
-        seed=args.seed,
-    )
+    cfg = config_from_args(args)
     try:
         tune(cfg, args.out, resume=args.resume, journal=args.journal, **options)
     except KeyboardInterrupt:

@@ -31,7 +31,7 @@ from typing import Any
 
 from massbargain.agents.config import TrainConfig
 
-__all__ = ["NET_ARCHS", "RECIPE_FIELDS", "SPACE", "Param", "base_recipe", "params_of", "recipe_of"]
+__all__ = ["NET_ARCHS", "RECIPE_FIELDS", "SPACE", "Param", "base_recipe", "outside_space", "params_of", "recipe_of"]
 
 #: The TrainConfig fields a recipe sets (``best.yaml`` holds exactly these).
 RECIPE_FIELDS = (
@@ -136,22 +136,40 @@ def base_recipe(base: TrainConfig, budget: int) -> dict[str, Any]:
 
 def params_of(base: TrainConfig, budget: int) -> dict[str, Any] | None:
     """The point of :data:`SPACE` whose recipe is the base config's at ``budget``; None if there is none
-    (e.g. a learning rate that decays, a network shape not searched, a warm-up beyond 60% of the budget)."""
+    (:func:`outside_space` says why)."""
+    return None if outside_space(base, budget) else _point(base, budget)
+
+
+def outside_space(base: TrainConfig, budget: int) -> str | None:
+    """Why the base config's recipe at ``budget`` is no point of :data:`SPACE` (e.g. ``"accept_warmup_share
+    3.0 is outside [0, 0.6]"``: a warm-up longer than the run), or None if it is one."""
     rollout = base.n_envs * base.n_steps
-    arch = [k for k, v in NET_ARCHS.items() if v == list(base.net_arch)]
-    if not arch or base.ent_coef <= 0 or rollout % base.batch_size:
-        return None
-    params = {
+    if not any(v == list(base.net_arch) for v in NET_ARCHS.values()):
+        return f"net_arch {list(base.net_arch)} is none of {', '.join(NET_ARCHS)}"
+    if base.ent_coef <= 0:
+        return "ent_coef 0 is outside the space (its final value is a share of it)"
+    if rollout % base.batch_size:
+        return f"batch_size {base.batch_size} does not divide the rollout {rollout} into whole minibatches"
+    params = _point(base, budget)
+    for p in SPACE:
+        if not p.contains(params[p.name]):
+            allowed = ", ".join(map(str, p.choices)) if p.choices else f"[{p.low:g}, {p.high:g}]"
+            return f"{p.name} {params[p.name]:g} is outside {allowed}"
+    if recipe_of(params, base, budget) != base_recipe(base, budget):
+        return "learning_rate_final differs from learning_rate (the search keeps the rate constant)"
+    return None
+
+
+def _point(base: TrainConfig, budget: int) -> dict[str, Any]:
+    rollout = base.n_envs * base.n_steps
+    return {
         "learning_rate": base.learning_rate,
         "n_steps": base.n_steps,
         "minibatches": rollout // base.batch_size,
         "n_epochs": base.n_epochs,
         "ent_coef": base.ent_coef,
         "ent_coef_final_share": base.ent_coef_final / base.ent_coef,
-        "net_arch": arch[0],
+        "net_arch": next(k for k, v in NET_ARCHS.items() if v == list(base.net_arch)),
         "one_minus_gamma": 1.0 - base.gamma,
         "accept_warmup_share": base.accept_warmup / budget,
     }
-    if not all(p.contains(params[p.name]) for p in SPACE):
-        return None
-    return params if recipe_of(params, base, budget) == base_recipe(base, budget) else None
