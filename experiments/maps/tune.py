@@ -347,10 +347,7 @@ def _optimize(settings: dict[str, Any], journal: str, n_trials: int, worker: int
     from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
 
-    from massbargain.experiments.maps.sweep import _worker_init
-
-    _worker_init()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # (training sets its own torch threads: torch_threads)
     cfg = TuneConfig.from_dict(settings)
     storage = _storage(journal)
     known = optuna.load_study(study_name=STUDY, storage=storage)
