@@ -74,6 +74,7 @@ __all__ = [
     "add_parser",
     "add_runner_arguments",
     "check_config",
+    "check_ray_options",
     "finished_ids",
     "prepare_out",
     "load_results",
@@ -421,7 +422,7 @@ def run_sweep(
         raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise UserError(f"workers must be a whole number >= 1, got {workers!r}")
-    _check_ray_options(backend, storage, resources, max_retries)
+    check_ray_options(backend, storage, resources, max_retries)
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise UserError("the sweep lists the same run (config and seed) more than once")
@@ -477,7 +478,7 @@ def run_sweep(
     return [read_record(out, r.run_id) for r in runs]
 
 
-def _check_ray_options(
+def check_ray_options(
     backend: str, storage: Any, resources: Mapping[str, float] | None, max_retries: int | None
 ) -> None:
     """UserError for Ray-only options given to another backend, or bad values of them."""

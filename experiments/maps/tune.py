@@ -533,7 +533,7 @@ def tune(
 
     say = log or (lambda *a, **k: None)
     started = time.perf_counter()
-    sw._check_ray_options(backend, storage, resources, max_retries)
+    sw.check_ray_options(backend, storage, resources, max_retries)
     if backend not in sw.BACKENDS:
         raise UserError(f"backend must be one of {', '.join(sw.BACKENDS)}, got {backend!r}")
     out = Path(out)
