@@ -45,7 +45,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -213,11 +213,20 @@ def resume_config(run_dir: str | os.PathLike, **changes: Any) -> TrainConfig:
 
 class _RunMonitor(BaseCallback):
     """Every ``eval_freq`` timesteps: evaluate the (sampled) policy with common luck, log to TensorBoard,
-    keep the best model and rewrite ``metrics.json``; every ``checkpoint_freq`` timesteps: save a checkpoint."""
+    keep the best model and rewrite ``metrics.json``; every ``checkpoint_freq`` timesteps: save a checkpoint.
+    ``on_evaluation(record)``, if given, is called after each evaluation (see :func:`train`)."""
 
-    def __init__(self, config: TrainConfig, scenario: Scenario, run_dir: Path, metrics: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        scenario: Scenario,
+        run_dir: Path,
+        metrics: dict[str, Any],
+        on_evaluation: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         super().__init__()
         self.config, self.scenario, self.run_dir, self.metrics = config, scenario, run_dir, metrics
+        self.on_evaluation = on_evaluation
         self.next_eval = self.next_checkpoint = 0
 
     def _on_training_start(self) -> None:
@@ -249,6 +258,8 @@ class _RunMonitor(BaseCallback):
             self.metrics["best"] = record
         self.metrics["timesteps"] = int(self.num_timesteps)
         _write_json(self.run_dir / "metrics.json", self.metrics)
+        if self.on_evaluation is not None:
+            self.on_evaluation(record)
         return record
 
 
@@ -353,7 +364,13 @@ def torch_settings(config: TrainConfig) -> Iterator[None]:
 # --- training ------------------------------------------------------------------------------------------
 
 
-def train(config: TrainConfig, *, resume: bool = False, log: Any = print) -> Path:
+def train(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    log: Any = print,
+    on_evaluation: Callable[[dict[str, Any]], None] | None = None,
+) -> Path:
     """Train PPO as ``config`` says and return the run directory.
 
     Args:
@@ -362,6 +379,10 @@ def train(config: TrainConfig, *, resume: bool = False, log: Any = print) -> Pat
             total. Only the fields in :data:`RESUMABLE` may differ from the stored configuration; the
             scenario is the stored, fully resolved one.
         log: where progress messages go (``print`` by default; ``None`` for silence).
+        on_evaluation: called with each evaluation's record (``timesteps``, ``mean_return``, ... as in
+            ``metrics.json``'s history), periodic and final, after ``metrics.json`` is written. An exception
+            it raises stops training and propagates (``massbargain tune`` prunes trials that way); the run
+            directory then holds the models and metrics written so far.
 
     Raises:
         UserError (ConfigError): no ``out``; ``out`` already holds a run and ``resume`` is false;
@@ -442,7 +463,7 @@ def train(config: TrainConfig, *, resume: bool = False, log: Any = print) -> Pat
             )
 
             # 5. Train, with periodic evaluation, checkpoints, TensorBoard and a progress bar.
-            monitor = _RunMonitor(config, scenario, run_dir, metrics)
+            monitor = _RunMonitor(config, scenario, run_dir, metrics, on_evaluation)
             callbacks: list[BaseCallback] = [*schedule_callbacks(config), monitor]
             progress = ProgressBarCallback() if config.progress_bar else None
             if progress is not None:

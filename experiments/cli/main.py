@@ -9,6 +9,9 @@ call into the API.
 ``massbargain baselines`` :func:`massbargain.agents.evaluation.compare` on each preset
 ``massbargain bench``     :func:`massbargain.experiments.measures.bench.run_bench` (speed ratios)
 ``massbargain facts``     :mod:`massbargain.experiments.measures.facts` (the ten stylized facts, measured)
+``massbargain sweep``     :mod:`massbargain.experiments.maps.sweep` (a grid x seeds, local or Ray)
+``massbargain mode-map``  :mod:`massbargain.experiments.maps.mode_map` (the headline experiment)
+``massbargain tune``      :mod:`massbargain.experiments.maps.tune` (Optuna search of the PPO recipe)
 ======================  ==========================================================================
 
 User errors (an unknown preset, a bad ``--set`` key or value, a missing run directory, a bad config) print
@@ -214,13 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_baselines)
 
     # Subcommands whose parsers live beside their code (each module: add_parser(subparsers) and run(args)).
-    from massbargain.experiments.maps import mode_map, sweep
+    from massbargain.experiments.maps import mode_map, sweep, tune
     from massbargain.experiments.measures import bench, facts
 
     bench.add_parser(sub)
     facts.add_parser(sub)
     sweep.add_parser(sub)
     mode_map.add_parser(sub)
+    tune.add_parser(sub)
     return parser
 
 

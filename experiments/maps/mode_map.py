@@ -351,10 +351,16 @@ def mode_map(
     backend: str = "local",
     workers: int | None = None,
     address: str | None = None,
+    storage: str | os.PathLike | None = None,
+    resources: Mapping[str, float] | None = None,
+    max_retries: int | None = None,
     progress: bool = True,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run the mode map into ``out`` (resuming it); write tables, figures and ``report.md``.
+
+    The runner's options (``backend`` ... ``max_retries``) are those of
+    :func:`massbargain.experiments.maps.sweep.run_sweep`.
 
     Returns ``{"results": DataFrame (cell, seed), "cells": DataFrame (cell, seeds pooled), "check":
     DataFrame, "scripted": DataFrame, "facts": list of fact rows, "seconds": wall time of this call}``.
@@ -376,7 +382,17 @@ def mode_map(
         f"({cfg.train_config('context_train').timesteps} steps each), {n_workers} workers; {out}"
     )
     records = sw.run_sweep(
-        runs, out, fn=mode_map_task, backend=backend, workers=n_workers, address=address, progress=progress, desc="runs"
+        runs,
+        out,
+        fn=mode_map_task,
+        backend=backend,
+        workers=n_workers,
+        address=address,
+        storage=storage,
+        resources=resources,
+        max_retries=max_retries,
+        progress=progress,
+        desc="runs",
     )
     results, fast_rows, scripted = [], [], None
     for run, rec in zip(runs, records, strict=True):
@@ -796,7 +812,9 @@ examples:
   massbargain mode-map --quick --out runs/mode-map-quick     # about 2 minutes on 2 cores
   massbargain mode-map --out runs/mode-map                   # about 7 minutes on 2 cores
   massbargain mode-map --config my_grid.yaml --out runs/mine --workers 8
+  massbargain mode-map --train-config runs/tune-map/best.yaml --out runs/mode-map-tuned  # a tuned recipe
   massbargain mode-map --out runs/mode-map --backend ray --address HEAD_IP:6379
+  massbargain mode-map --out /shared/map --backend ray --address HEAD_IP:6379 --storage /shared  # see docs/CLUSTER.md
 
 Rerun the same command to resume an interrupted map. Output: results.csv/.parquet (one row per cell and
 seed), check.csv, scripted.csv, mode_map.png, heatmaps.png (+ one PNG per metric), report.md.
@@ -819,9 +837,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun with it to resume)")
     p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): about 2 minutes")
     p.add_argument("--config", metavar="FILE.yaml", help="a mode-map config replacing the default")
+    p.add_argument(
+        "--train-config",
+        metavar="FILE.yaml",
+        help="TrainConfig fields over the per-cell runs' train settings (e.g. best.yaml of massbargain tune)",
+    )
     add_runner_arguments(p, workers_help="parallel runs (default: the config's workers)")
     p.set_defaults(func=run)
     return p
+
+
+def _train_fields(path: str | os.PathLike) -> dict[str, Any]:
+    """The TrainConfig fields of a YAML file (``--train-config``), validated (errors name the file and field)."""
+    import yaml
+
+    TrainConfig.from_yaml(path, base=TrainConfig.default())  # a missing file, bad YAML, a bad field or value
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    bad = [k for k in data if k in ("scenario", "overrides", "out", "seed")]
+    if bad:
+        raise UserError(f"--train-config {str(path)!r}: {bad[0]!r} is set by the mode map; leave it out")
+    return data
 
 
 def run(args: argparse.Namespace) -> int:
@@ -831,7 +866,9 @@ def run(args: argparse.Namespace) -> int:
     from massbargain.experiments.maps.sweep import resumable, runner_options
 
     options = runner_options(args)
-    cfg = ModeMapConfig.from_yaml(args.config) if args.config else ModeMapConfig.default(quick=args.quick)
+    cfg = ModeMapConfig.default(quick=args.quick) if not args.config else ModeMapConfig.from_yaml(args.config)
+    if args.train_config:
+        cfg = cfg.replace(train={**cfg.train, **_train_fields(args.train_config)})
     with resumable(args.out):
         mode_map(cfg, args.out, **options)
     return 0

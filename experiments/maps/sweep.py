@@ -25,20 +25,24 @@ Keys of ``base`` and ``grid`` (one key in one of them only):
 evaluates the policy on the point's scenario for ``episodes`` episodes with ``seed``; the same config and
 seed give the same metrics. :func:`run_sweep` runs many, on a local process pool (default; one torch thread
 per worker) or on Ray (``backend="ray"``, the optional extra ``massbargain[ray]``; a running cluster with
-``address``, else a local instance). The output directory::
+``address``, else a local instance; :mod:`massbargain.experiments.maps.cluster` brings every run's training
+directory back to ``OUT``, through Ray's object store or a shared ``storage`` directory). The output
+directory::
 
     OUT/
       spec.yaml              the spec, as given (for the record)
-      runs/<run_id>.json     one file per finished run: run_id, seed, config, metrics, seconds
+      runs/<run_id>.json     one file per finished run: run_id, seed, config, metrics, seconds (and, on
+                             Ray, node: the id and address of the node that ran it)
       models/<run_id>/       the training run directory of each PPO run (massbargain train's layout)
       results.csv            one row per finished run: run_id, seed, every config key, every metric
       results.parquet        the same table (pandas.read_parquet)
 
 ``run_id`` is a hash of (config, seed), so it names the same run in every sweep. Each run's file is written
-atomically (temporary file, then ``os.replace``) by the coordinating process when the run finishes. Running
-the same sweep again with the same ``OUT`` resumes it: finished runs are skipped, unfinished ones (a
-training directory without a result file) are started afresh, and no run is ever done or listed twice.
-Ctrl-C keeps every finished run and writes the table of those.
+atomically (temporary file, then ``os.replace``) by the coordinating process when the run finishes, after
+its training directory is complete. Running the same sweep again with the same ``OUT`` resumes it (on any
+backend): finished runs are skipped, unfinished ones (a training directory without a result file) are
+started afresh, and no run is ever done or listed twice. Ctrl-C keeps every finished run and writes the
+table of those.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ __all__ = [
     "add_parser",
     "add_runner_arguments",
     "check_config",
+    "check_ray_options",
     "finished_ids",
     "prepare_out",
     "load_results",
@@ -353,7 +358,9 @@ def finished_ids(out: str | os.PathLike) -> set[str]:
     return {p.stem for p in runs.glob("*.json")} if runs.is_dir() else set()
 
 
-def _record(out: Path, run: Run, metrics: dict[str, Any], seconds: float) -> None:
+def _record(
+    out: Path, run: Run, metrics: dict[str, Any], seconds: float, node: Mapping[str, str] | None = None
+) -> None:
     record = {
         "run_id": run.run_id,
         "seed": run.seed,
@@ -361,6 +368,8 @@ def _record(out: Path, run: Run, metrics: dict[str, Any], seconds: float) -> Non
         "metrics": metrics,
         "seconds": round(seconds, 2),
     }
+    if node is not None:
+        record["node"] = dict(node)
     atomic_write_text(out / "runs" / f"{run.run_id}.json", json.dumps(_json_safe(record), indent=1) + "\n")
 
 
@@ -377,6 +386,9 @@ def run_sweep(
     backend: str = "local",
     workers: int | None = None,
     address: str | None = None,
+    storage: str | os.PathLike | None = None,
+    resources: Mapping[str, float] | None = None,
+    max_retries: int | None = None,
     keep_workdirs: bool = True,
     progress: bool = True,
     desc: str = "runs",
@@ -392,24 +404,33 @@ def run_sweep(
         workers: parallel runs (default: the number of CPUs; for Ray, the CPUs of a local instance or,
             with ``address``, at most this many runs in flight).
         address: a Ray cluster to connect to (``ray start --head`` prints it); None: start a local one.
+        storage: (Ray) a directory every node shares, through which training directories come back to
+            ``out``; None (default): through Ray's object store (:mod:`massbargain.experiments.maps.cluster`).
+        resources: (Ray) custom resources each run asks for besides one CPU, e.g. ``{"massbargain": 1}``.
+        max_retries: (Ray) reruns of a run whose node or worker died (default
+            :data:`~massbargain.experiments.maps.cluster.DEFAULT_MAX_RETRIES`).
         keep_workdirs: keep each run's working directory ``OUT/models/<run_id>`` (trained models); if
             false, runs get no working directory.
         progress: show a progress bar over runs.
 
     Raises:
-        UserError: an unknown backend, a bad ``workers``, Ray not installed, or ``out`` not a directory.
+        UserError: an unknown backend, a bad ``workers``, Ray options without ``backend="ray"``, Ray not
+            installed, ``out`` not a directory, a resource the cluster lacks, a run lost beyond its retries.
         KeyboardInterrupt: Ctrl-C; every run finished so far is on disk.
     """
     if backend not in BACKENDS:
         raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise UserError(f"workers must be a whole number >= 1, got {workers!r}")
+    check_ray_options(backend, storage, resources, max_retries)
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise UserError("the sweep lists the same run (config and seed) more than once")
     out = prepare_out(out)
     for stray in (out / "runs").glob(".*.tmp"):  # a write cut short (the result it was writing is not done)
         stray.unlink(missing_ok=True)
+    for stray in (out / "models").glob(".*.tmp"):  # a training directory whose unpacking was cut short
+        shutil.rmtree(stray, ignore_errors=True)
     done = finished_ids(out)
     pending = [r for r in runs if r.run_id not in done]
 
@@ -425,7 +446,24 @@ def run_sweep(
         if pending:
             n = workers or os.cpu_count() or 1
             if backend == "ray":
-                _run_ray(pending, out, fn, workdir, workers, address, bar)
+                from massbargain.experiments.maps.cluster import DEFAULT_MAX_RETRIES, run_ray
+
+                def record(run: Run, outcome: Any) -> None:
+                    _record(out, run, outcome.metrics, outcome.seconds, node=outcome.node)
+
+                run_ray(
+                    pending,
+                    out,
+                    fn,
+                    record,
+                    keep=keep_workdirs,
+                    workers=workers,
+                    address=address,
+                    storage=storage,
+                    resources=resources,
+                    max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries,
+                    bar=bar,
+                )
             elif n == 1 or len(pending) == 1:
                 for r in pending:
                     metrics, seconds = _execute(fn, r.config, r.seed, workdir(r), worker=False)
@@ -438,6 +476,23 @@ def run_sweep(
         if bar is not None:
             bar.close()
     return [read_record(out, r.run_id) for r in runs]
+
+
+def check_ray_options(
+    backend: str, storage: Any, resources: Mapping[str, float] | None, max_retries: int | None
+) -> None:
+    """UserError for Ray-only options given to another backend, or bad values of them."""
+    options = (("storage", storage), ("resources", resources), ("max_retries", max_retries))
+    given = [name for name, v in options if v is not None and v != {}]
+    if backend != "ray" and given:
+        raise UserError(f"{given[0]} is an option of the ray backend; add --backend ray or leave it out")
+    for name, amount in (resources or {}).items():
+        number = isinstance(amount, (int, float)) and not isinstance(amount, bool)
+        if not isinstance(name, str) or not name or not number or not amount > 0:
+            raise UserError(f"resources must map names to amounts > 0, got {name!r}: {amount!r}")
+    whole = isinstance(max_retries, int) and not isinstance(max_retries, bool)
+    if max_retries is not None and (not whole or max_retries < 0):
+        raise UserError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
 
 
 def _run_pool(
@@ -462,52 +517,6 @@ def _run_pool(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-
-
-def _run_ray(
-    pending: Sequence[Run],
-    out: Path,
-    fn: RunFn,
-    workdir: Callable[[Run], str | None],
-    workers: int | None,
-    address: str | None,
-    bar: Any,
-) -> None:
-    try:
-        import ray
-    except ImportError:
-        raise UserError("the ray backend needs Ray: pip install 'massbargain[ray]'") from None
-    started_here = not ray.is_initialized()
-    if started_here:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
-    remote = ray.remote(num_cpus=1)(_execute)
-    # With a shared file system the workers write models beside the results; otherwise they use temporary
-    # directories of their own. The result files are written here, by the driver, in either case.
-    limit = workers or len(pending)
-    queue = list(pending)
-    in_flight: dict[Any, Run] = {}
-    try:
-        while queue or in_flight:
-            while queue and len(in_flight) < limit:
-                r = queue.pop(0)
-                in_flight[remote.remote(fn, dict(r.config), r.seed, workdir(r) if not address else None)] = r
-            ready, _ = ray.wait(list(in_flight), num_returns=1)
-            for ref in ready:
-                run = in_flight.pop(ref)
-                metrics, seconds = ray.get(ref)
-                _record(out, run, metrics, seconds)
-                if bar is not None:
-                    bar.update(1)
-    except BaseException:
-        for ref in in_flight:
-            ray.cancel(ref, force=True)
-        raise
-    finally:
-        if started_here:
-            ray.shutdown()
 
 
 # --- the results table -----------------------------------------------------------------------------------
@@ -574,11 +583,15 @@ def sweep(
     backend: str = "local",
     workers: int | None = None,
     address: str | None = None,
+    storage: str | os.PathLike | None = None,
+    resources: Mapping[str, float] | None = None,
+    max_retries: int | None = None,
     progress: bool = True,
 ) -> Any:
     """Run a sweep spec into ``out`` (resuming it) and write its results table; return the DataFrame.
 
-    On Ctrl-C the table of the runs finished so far is written before KeyboardInterrupt propagates.
+    The runner's options are :func:`run_sweep`'s. On Ctrl-C the table of the runs finished so far is written
+    before KeyboardInterrupt propagates.
     """
     import yaml
 
@@ -586,7 +599,17 @@ def sweep(
     atomic_write_text(out / "spec.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False))
     runs = spec.runs()
     try:
-        records = run_sweep(runs, out, backend=backend, workers=workers, address=address, progress=progress)
+        records = run_sweep(
+            runs,
+            out,
+            backend=backend,
+            workers=workers,
+            address=address,
+            storage=storage,
+            resources=resources,
+            max_retries=max_retries,
+            progress=progress,
+        )
     except KeyboardInterrupt:
         done = finished_ids(out)
         write_table(records_table(read_record(out, r.run_id) for r in runs if r.run_id in done), out)
@@ -604,11 +627,14 @@ examples:
   massbargain sweep spec.yaml --out runs/sweep --workers 2          # rerun the same line to resume
   massbargain sweep spec.yaml --out runs/sweep --backend ray        # a local Ray instance
   massbargain sweep spec.yaml --out runs/sweep --backend ray --address HEAD_IP:6379
+  massbargain sweep spec.yaml --out /shared/sweep --backend ray --address HEAD_IP:6379 --storage /shared
 
 Spec: base (shared settings), grid (key: [values], cartesian product), seeds (a count or a list). Keys:
 dotted scenario keys (brokers.recklessness, ...), training fields (timesteps, learning_rate, ...),
 episodes, policy (ppo or a baseline name), model (best or final).
 Output: runs/<run_id>.json per finished run, models/<run_id>/, results.csv and results.parquet.
+On a cluster every run's models come back to --out (through Ray's object store, or --storage, a
+directory all nodes share); runs on a node that dies are rerun elsewhere (docs/CLUSTER.md).
 """
 
 
@@ -630,20 +656,72 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def add_runner_arguments(p: argparse.ArgumentParser, workers_help: str) -> None:
-    """The runner's options, shared by ``sweep`` and ``mode-map``: --backend, --workers, --address, --no-progress."""
+    """The runner's options, shared by ``sweep``, ``mode-map`` and ``tune``: --backend, --workers, --address,
+    --storage, --resources, --max-retries, --no-progress."""
     from massbargain.experiments.cli.main import positive_int
 
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
     p.add_argument("--workers", type=positive_int, help=workers_help)
     p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray; default: a local instance)")
+    p.add_argument(
+        "--storage",
+        metavar="DIR",
+        help="(ray) a directory every node shares, through which trained models come back to --out "
+        "(default: Ray's object store)",
+    )
+    p.add_argument(
+        "--resources",
+        metavar="NAME=N",
+        type=_resource,
+        action="append",
+        help="(ray) a custom resource each run asks for besides one CPU (repeatable), e.g. massbargain=1",
+    )
+    p.add_argument(
+        "--max-retries",
+        type=_non_negative_int,
+        metavar="N",
+        help="(ray) reruns of a run whose node or worker died (default: 3)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _resource(text: str) -> tuple[str, float]:
+    name, sep, amount = text.partition("=")
+    try:
+        value = float(amount)
+    except ValueError:
+        value = math.nan
+    if not sep or not name.strip() or not value > 0:
+        raise argparse.ArgumentTypeError(f"expected NAME=AMOUNT with an amount > 0 (e.g. massbargain=1), got {text!r}")
+    return name.strip(), value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return n
+
+
 def runner_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The runner's keyword arguments (``backend``, ``workers``, ``address``, ``progress``) from parsed options."""
-    if args.address and args.backend != "ray":
-        raise UserError("--address is for --backend ray")
-    return {"backend": args.backend, "workers": args.workers, "address": args.address, "progress": not args.no_progress}
+    """The runner's keyword arguments (``backend``, ``workers``, ``address``, ``storage``, ``resources``,
+    ``max_retries``, ``progress``) from parsed options."""
+    flags = (("--address", args.address), ("--storage", args.storage), ("--resources", args.resources))
+    for flag, value in (*flags, ("--max-retries", args.max_retries)):
+        if value is not None and args.backend != "ray":
+            raise UserError(f"{flag} is for --backend ray")
+    return {
+        "backend": args.backend,
+        "workers": args.workers,
+        "address": args.address,
+        "storage": args.storage,
+        "resources": dict(args.resources) if args.resources else None,
+        "max_retries": args.max_retries,
+        "progress": not args.no_progress,
+    }
 
 
 @contextlib.contextmanager
