@@ -479,18 +479,21 @@ def step(
     types, n = c.types, pop.n_residents
     e = xp.effects(t.effects, actions)  # today's action's effects, indexed by _ELITE_MUL ...
     playing = e[_PLAYING]  # 0 on ACCEPT: residents gather as on any day; no disorder, trigger or reaction
+    # Uniforms: trigger, superior, investigation after repression, punishment; with v1's mechanisms also
+    # investigation on evidence and shelving at a takeover (u[4], u[5]). Normals: disorder noise; with v1 also
+    # the brokers' conduct today. v0 scenarios draw exactly v0's numbers; one environment of a batch and a
+    # lone environment draw the same ones.
     v1 = c.v1
+    n_uniform, n_normal = (6, 2) if v1.extra_draws else (4, 1)
     if batched:
         B = s.day.shape[0]
-        u = rng.random((4, B))  # trigger, superior, investigation after repression, punishment
-        z = rng.standard_normal(B)  # disorder noise
-        if v1.extra_draws:
-            v = rng.random((2, B))  # investigation on evidence, shelving at a takeover
-            z_broker = rng.standard_normal(B)  # the brokers' conduct today
+        u = rng.random((n_uniform, B))
+        zs = rng.standard_normal((n_normal, B)) if v1.extra_draws else rng.standard_normal(B)
+        z = zs[0] if v1.extra_draws else zs
     else:
-        u, z = rng.random(4).tolist(), rng.standard_normal()
-        if v1.extra_draws:
-            v, z_broker = rng.random(2).tolist(), rng.standard_normal()
+        u = rng.random(n_uniform).tolist()
+        zs = rng.standard_normal(n_normal).tolist() if v1.extra_draws else rng.standard_normal()
+        z = zs[0] if v1.extra_draws else zs
 
     # --- the official acts (each effect affine in its variable; see _action_effects) -------------
     posture = t.posture_after[actions]
@@ -535,7 +538,7 @@ def step(
     # The brokers' conduct today: ρ itself in v0; in v1 ρ_t = σ(logit ρ + s·z_t), written without the logit.
     reckless = s.recklessness
     if v1.reckless_noise:
-        reckless = reckless / (reckless + (1.0 - reckless) * xp.exp(-bro.recklessness_noise * z_broker))
+        reckless = reckless / (reckless + (1.0 - reckless) * xp.exp(-bro.recklessness_noise * zs[1]))
     push = bro.radicalization * reckless * s.brokers + e[_CRACK_RADICAL] * facing
     if v1.standoff:  # a standoff radicalizes by itself: crowd × grievance × time on the street
         s.street_days = xp.where(facing >= pop.street_crowd, s.street_days + 1, 0)
@@ -592,7 +595,7 @@ def step(
         serious | (repress & (u[2] < sup.investigation_after_repress)) | (response == _INVESTIGATE)
     )
     if v1.evidence_investigation:  # the evidence alone can open an inquiry into collusion
-        opens = opens | ((pending < 0) & (v[0] < -xp.expm1(-sup.investigate_evidence * s.evidence * s.evidence)))
+        opens = opens | ((pending < 0) & (u[4] < -xp.expm1(-sup.investigate_evidence * s.evidence * s.evidence)))
     pending = xp.where(opens, sup.investigation_days, pending - (pending > 0))
 
     # --- termination ----------------------------------------------------------------------------
@@ -616,7 +619,7 @@ def step(
     dismissed = severity == _DISMISSAL
     terminated = ending | dismissed
     if v1.takeover_shelve:  # the province may shelve the plan to restore order instead of imposing it
-        shelved = takeover & (outcome == 0) & (v[1] < sup.takeover_shelve)
+        shelved = takeover & (outcome == 0) & (u[5] < sup.takeover_shelve)
         outcome = xp.where(conceded, outcome, xp.where(shelved, _SUSPENDED, _IMPOSED * terminated))
     else:
         outcome = xp.where(conceded, outcome, _IMPOSED * terminated)

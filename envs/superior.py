@@ -83,7 +83,8 @@ class ScriptedSuperior:
         )
         utility = [hold, warn, repress, concede]
         if p.shelve_disorder > 0.0:  # v1: stability first
-            peak = np.maximum(view.peak_disorder, view.disorder)
+            peak, today = view.peak_disorder, view.disorder
+            peak = np.maximum(peak, today) if isinstance(peak, np.ndarray) else max(peak, today)
             utility.append(p.shelve_bias + p.shelve_disorder * peak)
         return utility
 
