@@ -303,8 +303,8 @@ MECHANISMS: tuple[Mechanism, ...] = (
             "4 crackdowns on an empty square then PACIFY/PETITION, minus PETITION alone: "
             + ", ".join(f"{p} {m[p]:+.3f} ± {m[f'{p}_ci95']:.3f}" for p in ("baseline", "changxing", "daye"))
         ),
-        "no gain on any preset (upper 95% bound ≤ 0)",
-        lambda m: all(m[p] + m[f"{p}_ci95"] <= 0.0 for p in ("baseline", "changxing", "daye")),
+        "no gain on any preset: mean ≤ 0 and lower 95% bound < 0 (v0: +0.07 to +0.32)",
+        lambda m: all(m[p] <= 0.0 and m[p] - m[f"{p}_ci95"] < 0.0 for p in ("baseline", "changxing", "daye")),
     ),
     Mechanism(
         "recklessness is learned over days (v1)",
