@@ -416,8 +416,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     low, high = mine["advantage"] - mine["advantage_ci95"], mine["advantage"] + mine["advantage_ci95"]
     verdict = "beats" if low > 0 else "is below" if high < 0 else "is level with"
     print(
-        f"agent {verdict} the best old baseline ({best}, chosen on these episodes): difference in mean return "
-        f"{mine['advantage']:+.3f} ± {mine['advantage_ci95']:.3f} (95% CI)"
+        f"agent {verdict} the best baseline ({best}, an old script chosen on these episodes): difference in mean "
+        f"return {mine['advantage']:+.3f} ± {mine['advantage_ci95']:.3f} (95% CI)"
     )
     if vs_planner is not None:
         print(format_planner_ratio(vs_planner))
