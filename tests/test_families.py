@@ -128,12 +128,13 @@ def test_each_old_baseline_is_a_member(baseline: str, observations: np.ndarray) 
 
 def test_day_rules_read_the_day_from_time_used() -> None:
     obs = np.zeros((4, len(OBSERVATION_FIELDS)), dtype=np.float32)
-    obs[:, OBS_INDEX["time_used"]] = np.array([0, 1, 2, 3], dtype=np.float32) / 30
-    assert parse_member("petition(every=2)").act(obs).tolist() == [1, 0, 1, 0]
-    stop = "mobilize(mobilize_below=0.5, crowd_below=never, pacify_at=never, stop_after=3, otherwise=wait, tolerate=no)"
-    assert parse_member(stop).act(obs).tolist() == [Action.MOBILIZE] * 3 + [Action.WAIT]
-    obs[:, OBS_INDEX["time_used"]] = np.array([0, 1, 2, 3], dtype=np.float32) / 6  # a 6-day horizon
-    assert parse_member(stop, days=6).act(obs).tolist() == [Action.MOBILIZE] * 3 + [Action.WAIT]
+    obs[:, OBS_INDEX["time_used"]] = np.array([3, 4, 5, 6], dtype=np.float32) / 30
+    assert parse_member("petition(every=2)").act(obs).tolist() == [0, 1, 0, 1]
+    stop = "mobilize(mobilize_below=0.5, pacify_at=never, stop_after=5, otherwise=wait, tolerate=no)"
+    assert parse_member(stop).act(obs).tolist() == [Action.MOBILIZE] * 2 + [Action.WAIT] * 2
+    obs[:, OBS_INDEX["time_used"]] = np.array([3, 4, 5, 6], dtype=np.float32) / 8  # an 8-day horizon
+    assert parse_member(stop, days=8).act(obs).tolist() == [Action.MOBILIZE] * 2 + [Action.WAIT] * 2
+    assert parse_member(stop, days=30).act(obs).tolist() == [Action.WAIT] * 4  # read as days 10, 15, 19, 22
 
 
 def test_consent_backs_off_when_warned() -> None:
