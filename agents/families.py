@@ -58,14 +58,14 @@ random numbers, so the hidden draws of episode ``i`` are the same for every memb
 punishment, riot (peak disorder at or above ``superior.veto_disorder``) and Pyrrhic (a concession and a
 punishment in one episode) rates. :func:`best` gives the best row overall, of a mode or of a family.
 
-The best of 170 noisy means is biased upward (the winner's curse), so a figure reported for the chosen
+The best of 193 noisy means is biased upward (the winner's curse), so a figure reported for the chosen
 member must come from other episodes. :func:`best_out_of_sample` chooses on ``choose_seed`` and plays only
 the chosen members on ``report_seed``; the two must differ. The project's convention
 (:func:`choice_seed`): an evaluation on seed ``s`` chooses its scripted members on seed ``s + 1_000_000``,
 far from the small seeds used for evaluation anywhere in the project. Comparisons with other policies on
 the report seed are paired episode by episode (:func:`paired_difference`).
 
-No torch and no pandas here: the env-level facts use this module.
+No torch and no pandas here, so that the env-level stylized facts can use this module.
 """
 
 from __future__ import annotations
