@@ -4,6 +4,9 @@
 figures (a dict of floats, JSON-ready); :func:`compare` does the same for a policy and every baseline of
 :data:`massbargain.agents.BASELINES` with the same seed, so every policy meets the same episode draws
 (hidden recklessness, resolve, mood, initial information); :func:`format_table` prints the result.
+With ``families=True``, :func:`compare` also plays the best scripted family member
+(:mod:`massbargain.agents.families`) chosen on other episodes than the ones it is reported on, the yardstick
+``massbargain evaluate`` measures an agent against.
 
 The figures (keys of the dict):
 
@@ -39,6 +42,7 @@ from massbargain.rollout import EpisodeBatch, run_episodes
 from massbargain.scenario import Scenario
 
 __all__ = [
+    "BEST_MEMBER",
     "MODE_KEYS",
     "OUTCOME_KEYS",
     "PLANNER_EPISODES",
@@ -54,6 +58,9 @@ __all__ = [
 #: 0.1-0.3 s of CPU per episode), so it plays fewer episodes than the baselines; pairing the two sides
 #: episode by episode (common luck) keeps the interval of the ratio tight all the same.
 PLANNER_EPISODES = 200
+
+#: Key of the best scripted family member in :func:`compare`'s result (chosen on other seeds).
+BEST_MEMBER = "best member"
 
 #: Outcome rates, in the order tables show them (they sum to 1).
 OUTCOME_KEYS = ("withdrawn_rate", "suspended_rate", "partial_rate", "imposed_rate")
@@ -90,13 +97,18 @@ def evaluate(
     Returns:
         The figures listed in the module docstring.
     """
+    return summarize(_play(policy, Scenario.resolve(scenario), episodes, seed))
+
+
+def _play(policy: Policy, scenario: Scenario, episodes: int, seed: int) -> EpisodeBatch:
+    """The episodes of :func:`evaluate`, the policy reset first."""
     reset = getattr(policy, "reset", None)
     if callable(reset):  # a policy with state or a sampler of its own starts afresh, from this seed if it takes one
         if _accepts(reset, "seed"):
             reset(seed=seed)
         else:
             reset()
-    return summarize(run_episodes(policy, Scenario.resolve(scenario), episodes, seed))
+    return run_episodes(policy, scenario, episodes, seed)
 
 
 def _accepts(method: Any, parameter: str) -> bool:
@@ -114,6 +126,8 @@ def compare(
     *,
     name: str = "agent",
     baselines: Sequence[str] | None = None,
+    families: bool = False,
+    choice_episodes: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Figures of ``policy`` and of every scripted baseline on the same seeds.
 
@@ -123,12 +137,20 @@ def compare(
         name: the policy's key in the result.
         baselines: baseline names (default: all of :data:`BASELINES`); ``random`` is re-seeded with
             ``seed`` so that its figures are reproducible too.
+        families: also play the best scripted family member (:mod:`massbargain.agents.families`), chosen
+            out of sample: among every member on ``choice_episodes`` (default ``episodes``) episodes of
+            seed :func:`~massbargain.agents.families.choice_seed` (``seed`` + 1,000,000), then played on
+            ``seed`` like every other row.
 
     Returns:
-        ``{name: figures}``, the policy first, then the baselines in order. Each baseline's figures also
-        hold ``best_baseline`` (the name of the baseline with the highest mean return); the policy's hold
-        ``advantage`` (its mean return minus the best baseline's) and ``advantage_ci95`` (the half-width
-        of that difference's 95% interval, from the two standard errors).
+        ``{name: figures}``, the policy first, then the baselines in order, then (with ``families``)
+        :data:`BEST_MEMBER`. Each baseline's figures also hold ``best_baseline`` (the name of the baseline
+        with the highest mean return); the policy's hold ``advantage`` (its mean return minus the best
+        baseline's) and ``advantage_ci95`` (the half-width of that difference's 95% interval, from the two
+        standard errors). The best member's figures also hold ``member`` (its name), ``mode``,
+        ``choice_seed``, ``choice_episodes``, ``candidates`` and ``choice_return`` (its in-sample mean
+        return on the choice seed); the policy's then hold ``member_advantage`` (its mean return minus the
+        member's) and ``member_advantage_ci95`` ([low, high], paired over the episodes).
     """
     scen = Scenario.resolve(scenario)
     names = list(BASELINES) if baselines is None else list(baselines)
@@ -136,8 +158,10 @@ def compare(
     if unknown:
         raise ValueError(f"unknown baseline {unknown[0]!r}; baselines: {', '.join(BASELINES)}")
     results: dict[str, dict[str, Any]] = {}
+    mine_batch = None
     if policy is not None:
-        results[name] = evaluate(policy, scen, episodes, seed)
+        mine_batch = _play(policy, scen, episodes, seed)
+        results[name] = summarize(mine_batch)
     for n in names:
         pol = RandomPolicy(seed) if n == "random" else BASELINES[n]
         results[n] = evaluate(pol, scen, episodes, seed)
@@ -150,6 +174,24 @@ def compare(
             results[name]["best_baseline"] = best
             results[name]["advantage"] = mine["mean_return"] - theirs["mean_return"]
             results[name]["advantage_ci95"] = math.hypot(_finite(mine["return_ci95"]), _finite(theirs["return_ci95"]))
+    if families:
+        from massbargain.agents import families as fam
+
+        selection = fam.select(scen, episodes=choice_episodes or episodes, seed=fam.choice_seed(seed))
+        member, chosen = fam.best(selection)
+        member_batch = run_episodes(member, scen, episodes, seed)
+        results[BEST_MEMBER] = summarize(member_batch) | {
+            "member": member.name,
+            "mode": member.mode,
+            "choice_seed": selection.seed,
+            "choice_episodes": selection.episodes,
+            "candidates": len(selection.members),
+            "choice_return": chosen.mean_return,
+        }
+        if mine_batch is not None:
+            d = fam.paired_difference(mine_batch, member_batch)
+            results[name]["member_advantage"] = d.mean
+            results[name]["member_advantage_ci95"] = [d.low, d.high]
     return results
 
 

@@ -31,10 +31,12 @@ family             mode       rule
                               tolerant; 4. LEAK while the informed share is below ``leak_until``;
                               5. the cadence.
 ``mobilize``       mobilized  1. PACIFY when the radical share exceeds ``pacify_at`` or disorder exceeds
-                              ``pacify_at``/5; 2. TOLERATE if ``tolerate`` and the police are not
-                              tolerant; 3. MOBILIZE while broker activity is below ``mobilize_below``,
-                              the crowd below ``crowd_below`` and the day before ``stop_after``;
-                              4. ``otherwise`` (PETITION or WAIT).
+                              ``pacify_at``/5; 2. MOBILIZE while broker activity is below
+                              ``mobilize_below`` and the day is before ``stop_after`` (and, for a
+                              managed mobilization, one with a ``pacify_at``, while the crowd is below
+                              :data:`MANAGED_CROWD`); 3. TOLERATE if ``tolerate`` and the police are not
+                              tolerant; 4. ``otherwise`` (PETITION or WAIT). Every member mobilizes on
+                              day 0.
 ``crackdown``      control    CRACKDOWN when the crowd exceeds ``above``, else ``otherwise``
                               (WAIT or PETITION).
 =================  =========  =====================================================================
@@ -42,11 +44,14 @@ family             mode       rule
 How the grids were chosen. Every dimension issue 12 names has at least two values, one of them the old
 script's, so that every scripted baseline of :data:`massbargain.agents.BASELINES` but ``random`` is a member
 (:data:`BASELINE_MEMBERS`; a test holds each to act exactly as its baseline). The other values come from a
-sweep of grids ten times finer (2,600 members, v0, on the three presets and on the baseline at full
-monitoring; docs/FAMILIES.md has the table and the command): values that were never best, or within 0.005
-of return of a neighbour that was, were dropped; values that changed nothing in v0 but act on a v1 mechanism
-(pacify a radicalizing crowd, back off when warned, a cap on the mobilized crowd) were kept at two levels.
-The result is 217 members: one selection on 1000 episodes takes ~6 s on one core.
+sweep of finer grids (1,780 members, model v0, on the three presets and on the baseline at full monitoring;
+docs/FAMILIES.md has the table and the script): a value was dropped when its best member never earned more
+than 0.005 above the best member of a kept value; values that were never best in v0 but act on a v1
+mechanism (back off when warned, tolerate or not under monitoring) were kept. On model v1 the consent grid
+changed in one place: a tolerated standoff radicalizes by itself there, and the best consent member on every
+v1 preset pacifies at a radical share of 0.1, so ``pacify_at`` is {0.1, 0.3, never}; the ``alternate``
+petition cadence, never best on v1, was dropped to keep 108 consent members. The result is 193 members: one
+selection on 1000 episodes takes ~5 s on one core.
 
 Selection
 ---------
@@ -56,14 +61,14 @@ random numbers, so the hidden draws of episode ``i`` are the same for every memb
 punishment, riot (peak disorder at or above ``superior.veto_disorder``) and Pyrrhic (a concession and a
 punishment in one episode) rates. :func:`best` gives the best row overall, of a mode or of a family.
 
-The best of 170 noisy means is biased upward (the winner's curse), so a figure reported for the chosen
+The best of 193 noisy means is biased upward (the winner's curse), so a figure reported for the chosen
 member must come from other episodes. :func:`best_out_of_sample` chooses on ``choose_seed`` and plays only
 the chosen members on ``report_seed``; the two must differ. The project's convention
 (:func:`choice_seed`): an evaluation on seed ``s`` chooses its scripted members on seed ``s + 1_000_000``,
 far from the small seeds used for evaluation anywhere in the project. Comparisons with other policies on
 the report seed are paired episode by episode (:func:`paired_difference`).
 
-No torch and no pandas here: the env-level facts use this module.
+No torch and no pandas here, so that the env-level stylized facts can use this module.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ from typing import Any
 
 import numpy as np
 
-from massbargain.actions import Action
+from massbargain.actions import Action, Mode
 from massbargain.core import OBS_INDEX, WARNINGS_SCALE
 from massbargain.rollout import EpisodeBatch, run_episodes
 from massbargain.scenario import Scenario
@@ -87,6 +92,7 @@ __all__ = [
     "BASELINE_MEMBERS",
     "CHOICE_SEED_OFFSET",
     "FAMILIES",
+    "MANAGED_CROWD",
     "MODES",
     "Chosen",
     "Difference",
@@ -108,6 +114,9 @@ __all__ = [
 
 #: The modes a family can stand for: no mass pressure, consent or mobilized instability, control, exit.
 MODES = ("none", "consent", "mobilized", "control", "exit")
+
+#: A managed mobilization (one that pacifies) mobilizes only while the crowd is below this share.
+MANAGED_CROWD = 0.25
 
 #: An evaluation on seed ``s`` chooses its scripted members on seed ``s + CHOICE_SEED_OFFSET``.
 CHOICE_SEED_OFFSET = 1_000_000
@@ -294,24 +303,22 @@ def _mobilize(
     obs: np.ndarray,
     day: np.ndarray,
     mobilize_below: float,
-    crowd_below: float | None,
     pacify_at: float | None,
     stop_after: int | None,
     otherwise: str,
     tolerate: bool,
 ) -> np.ndarray:
     pacify = _above(obs, "radical_share", pacify_at)
-    if pacify_at is not None:
-        pacify |= obs[:, _I["disorder"]] > pacify_at / 5
     mobilize = obs[:, _I["broker_activity"]] < mobilize_below
-    if crowd_below is not None:
-        mobilize &= obs[:, _I["crowd"]] < crowd_below
+    if pacify_at is not None:  # a managed mobilization: keep the crowd calm and small
+        pacify |= obs[:, _I["disorder"]] > pacify_at / 5
+        mobilize &= obs[:, _I["crowd"]] < MANAGED_CROWD
     if stop_after is not None:
         mobilize &= day < stop_after
     tolerant = obs[:, _I["police_tolerant"]] > 0.5
     return np.select(
-        [pacify, ~tolerant if tolerate else np.zeros(obs.shape[0], dtype=bool), mobilize],
-        [_PACIFY, _TOLERATE, _MOBILIZE],
+        [pacify, mobilize, ~tolerant if tolerate else np.zeros(obs.shape[0], dtype=bool)],
+        [_PACIFY, _MOBILIZE, _TOLERATE],
         _PETITION if otherwise == "petition" else _WAIT,
     )
 
@@ -343,9 +350,8 @@ def _families() -> dict[str, Family]:
             "mobilized",
             (
                 ("mobilize_below", (0.1, 0.3, 0.5)),
-                ("crowd_below", (0.25, _NEVER)),
                 ("pacify_at", (0.1, 0.2, _NEVER)),
-                ("stop_after", (3, _NEVER)),
+                ("stop_after", (5, _NEVER)),
                 ("otherwise", ("petition", "wait")),
                 ("tolerate", (False, True)),
             ),
@@ -407,10 +413,8 @@ BASELINE_MEMBERS: dict[str, str] = {
     "passive": "passive",
     "petition": "petition(every=1)",
     "consent": "consent(leak_until=0.5, tolerate=yes, pacify_at=0.3, petition=daily, back_off=never)",
-    "mobilize": "mobilize(mobilize_below=0.5, crowd_below=never, pacify_at=never, stop_after=never, "
-    "otherwise=petition, tolerate=no)",
-    "mobilize_pacify": "mobilize(mobilize_below=0.3, crowd_below=0.25, pacify_at=0.2, stop_after=never, "
-    "otherwise=petition, tolerate=no)",
+    "mobilize": "mobilize(mobilize_below=0.5, pacify_at=never, stop_after=never, otherwise=petition, tolerate=no)",
+    "mobilize_pacify": "mobilize(mobilize_below=0.3, pacify_at=0.2, stop_after=never, otherwise=petition, tolerate=no)",
     "crackdown": "crackdown(above=0.01, otherwise=wait)",
     "accept": "accept",
 }
@@ -433,6 +437,7 @@ class Result:
     punishment_rate: float
     riot_rate: float  # peak disorder >= superior.veto_disorder
     pyrrhic_rate: float  # a concession and a punishment in the same episode
+    played_mode: str  # the most common episode mode of its episodes (passive, official_channel, consent, mobilized)
 
     @classmethod
     def of(cls, batch: EpisodeBatch, scenario: Scenario, name: str, mode: str, seed: int) -> Result:
@@ -449,6 +454,7 @@ class Result:
             punishment_rate=float(punished.mean()),
             riot_rate=float((batch.peak_disorder >= scenario.superior.veto_disorder).mean()),
             pyrrhic_rate=float((conceded & punished).mean()),
+            played_mode=Mode(int(np.bincount(batch.mode, minlength=len(Mode)).argmax())).name.lower(),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -676,11 +682,12 @@ def format_out_of_sample(report: OutOfSample) -> str:
 
     def figures(r: Result) -> list[str]:
         rates = (r.concession_rate, r.punishment_rate, r.riot_rate, r.pyrrhic_rate)
-        return [f"{r.mean_return:+.3f} ± {r.return_ci95:.3f}", *map(pct, rates)]
+        return [f"{r.mean_return:+.3f} ± {r.return_ci95:.3f}", *map(pct, rates), r.played_mode]
 
     best_of = {c.member.name: key for key, c in report.chosen.items() if key in MODES}
     overall = report.chosen["best"].member.name if "best" in report.chosen else None
-    head = ["family", "mode", "best member", "chosen on", "reported", "concession", "punished", "riot", "Pyrrhic", ""]
+    head = ["family", "mode", "best member", "chosen on", "reported", "concession", "punished", "riot", "Pyrrhic"]
+    head += ["played", ""]
     rows = [head]
     for key, c in report.chosen.items():
         if not key.startswith("family:"):
@@ -695,7 +702,8 @@ def format_out_of_sample(report: OutOfSample) -> str:
         *_columns(rows, left=3),
     ]
     if report.others:
-        rows = [["other policy", "mode", "reported", "concession", "punished", "riot", "Pyrrhic", "best − it", ""]]
+        rows = [["other policy", "mode", "reported", "concession", "punished", "riot", "Pyrrhic", "played"]]
+        rows[0] += ["best − it", ""]
         for name, r in report.others.items():
             versus = []
             for key in dict.fromkeys(["best", r.mode]):
@@ -708,7 +716,8 @@ def format_out_of_sample(report: OutOfSample) -> str:
     note = (
         "chosen on: mean return on the choice seed (in-sample, biased upward by the choice); reported: mean return "
         "± 95% CI on the report seed, and rates as shares of its episodes (riot: peak disorder >= "
-        "superior.veto_disorder; Pyrrhic: a concession and a punishment in one episode); best − it: the best "
+        "superior.veto_disorder; Pyrrhic: a concession and a punishment in one episode); played: the most common "
+        "episode mode of its episodes (what it did, whatever its family's label); best − it: the best "
         "member's return minus the other policy's on the same episodes, with a paired 95% CI, and the same for "
         "the best member of the policy's mode."
     )

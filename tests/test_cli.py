@@ -132,6 +132,12 @@ def test_evaluate_json_figures_are_consistent(run_dir):
     assert record["advantage"] == pytest.approx(
         record["agent"]["mean_return"] - record["baselines"][best]["mean_return"]
     )
+    # The best family member, chosen on other episodes, played on these.
+    member = record["best_member"]
+    assert member["choice_seed"] == 1_000_005 and member["episodes"] == 300 and member["member"]
+    assert record["member_advantage"] == pytest.approx(record["agent"]["mean_return"] - member["mean_return"])
+    low, high = record["member_advantage_ci95"]
+    assert low <= record["member_advantage"] <= high
     # The planner comparison: the agent's mean over the planner's mean on the same 10 episodes.
     vs = record["planner"]
     assert vs["planner"] == "honest" and vs["episodes"] == 10 and vs["seed"] == 5
@@ -156,6 +162,8 @@ def test_evaluate_table_and_scenario_override(run_dir, capsys):
     for name in ["agent", *BASELINES, "withdrawn", "suspended", "partial", "imposed", "punished", "control"]:
         assert name in out
     assert "best baseline" in out
+    assert "'best member' is the best of" in out and "chosen on other episodes (seed 1000000)" in out
+    assert "the best scripted family member: difference in mean return" in out
     assert "planner" in out and ("% of the honest planner's mean return" in out or "difference" in out)
     assert main(["evaluate", str(run_dir), "--episodes", "50", "--no-planner"]) == 0
     assert "planner" not in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The ``massbargain`` command: train, evaluate, play, baselines, bench, facts. Each subcommand is a thin
+"""The ``massbargain`` command: train, evaluate, play, baselines, families, bench, facts. Each subcommand is a thin
 call into the API.
 
 ======================  ==========================================================================
@@ -7,6 +7,8 @@ call into the API.
                           :func:`massbargain.agents.evaluation.compare`
 ``massbargain play``      :func:`massbargain.experiments.cli.play.play`
 ``massbargain baselines`` :func:`massbargain.agents.evaluation.compare` on each preset
+``massbargain families``  :func:`massbargain.agents.families.best_out_of_sample` (the best scripted
+                          family member per mode and family, chosen on one seed, reported on another)
 ``massbargain bench``     :func:`massbargain.experiments.measures.bench.run_bench` (speed ratios)
 ``massbargain facts``     :mod:`massbargain.experiments.measures.facts` (the ten stylized facts, measured)
 ``massbargain sweep``     :mod:`massbargain.experiments.maps.sweep` (a grid x seeds, local or Ray)
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from massbargain.agents.config import TrainConfig, UserError
+from massbargain.agents.families import MODES
 from massbargain.scenario import PRESETS, Scenario, ScenarioError
 
 __all__ = ["build_parser", "main"]
@@ -60,8 +63,10 @@ examples:
   massbargain evaluate runs/daye --model final --seed 7 --deterministic
   massbargain evaluate runs/changxing --no-planner                      # skip the planner (~0.2 s an episode)
 
-Every scripted baseline plays the same seeds. The agent is also compared with the honest reference planner
-on --planner-episodes episodes (default 200, fewer than the baselines because the planner is slower), both
+Every scripted baseline plays the same seeds, and so does the best scripted family member (docs/FAMILIES.md),
+chosen among every member on other episodes (seed SEED + 1000000, as many of them): the yardstick the
+agent is measured against. The agent is also compared with the honest reference planner on
+--planner-episodes episodes (default 200, fewer than the baselines because the planner is slower), both
 sides on the same episodes and superior luck: its mean return as a fraction of the planner's, with a 95%
 paired bootstrap interval (the difference instead where the planner's return is near zero).
 return: mean with 95% confidence interval; outcomes and
@@ -83,6 +88,18 @@ examples:
   massbargain baselines
   massbargain baselines --scenario changxing --episodes 5000
   massbargain baselines --json
+"""
+
+_FAMILIES_EXAMPLES = """\
+examples:
+  massbargain families --scenario daye
+  massbargain families --scenario baseline --set superior.monitoring=1 --mode consent
+  massbargain families --scenario changxing --episodes 2000 --seed 3 --json
+
+Every member of the scripted families (docs/FAMILIES.md) plays the same episodes of seed SEED + 1000000;
+the best member overall, of each mode and of each family is chosen there, then only the chosen members and
+the old scripted baselines play the episodes of seed SEED, where their figures are reported: a return
+chosen on the same episodes it is reported on would be biased upward by the choice.
 """
 
 
@@ -216,6 +233,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON line with the same figures")
     p.set_defaults(func=_cmd_baselines)
 
+    p = sub.add_parser(
+        "families",
+        help="the strongest scripted policy: best family member per mode, chosen out of sample",
+        description="Play every member of the scripted policy families on one seed, choose the best member "
+        "overall, per mode and per family, and report the chosen members beside the old scripted baselines on "
+        "another seed: mean return with its 95%% interval, concession, punishment, riot and Pyrrhic rates.",
+        epilog=_FAMILIES_EXAMPLES,
+        formatter_class=fmt,
+    )
+    _scenario_args(p, "default: baseline")
+    p.add_argument("--episodes", type=positive_int, default=1000, help="episodes per member (default: 1000)")
+    p.add_argument(
+        "--seed", type=_seed, default=0, help="report seed (default: 0); members are chosen on seed + 1000000"
+    )
+    p.add_argument("--mode", choices=MODES, help="choose among the families of this mode only")
+    p.add_argument("--json", action="store_true", help="print one JSON line with the same figures")
+    p.set_defaults(func=_cmd_families)
+
     # Subcommands whose parsers live beside their code (each module: add_parser(subparsers) and run(args)).
     from massbargain.experiments.maps import mode_map, sweep, tune
     from massbargain.experiments.measures import bench, facts
@@ -336,15 +371,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     scenario = _resolve(args.scenario, args.overrides, base=trained_on)
     import torch
 
-    from massbargain.agents.evaluation import compare, format_planner_ratio, format_table, planner_ratio
+    from massbargain.agents.evaluation import BEST_MEMBER, compare, format_planner_ratio, format_table, planner_ratio
     from massbargain.agents.loading import load_agent
 
     torch.set_num_threads(1)
     agent = load_agent(run_dir, which=args.model, deterministic=args.deterministic)
-    results = compare(agent, scenario, args.episodes, args.seed, name="agent")
+    results = compare(agent, scenario, args.episodes, args.seed, name="agent", families=True)
     vs_planner = None if args.no_planner else planner_ratio(agent, scenario, args.planner_episodes, args.seed)
     mine = results["agent"]
     best = mine["best_baseline"]
+    member = results[BEST_MEMBER]
     if args.json:
         record = {
             "run_dir": str(run_dir),
@@ -354,10 +390,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             "episodes": args.episodes,
             "seed": args.seed,
             "agent": mine,
-            "baselines": {k: v for k, v in results.items() if k != "agent"},
+            "baselines": {k: v for k, v in results.items() if k not in ("agent", BEST_MEMBER)},
             "best_baseline": best,
             "advantage": mine["advantage"],
             "advantage_ci95": mine["advantage_ci95"],
+            "best_member": member,
+            "member_advantage": mine["member_advantage"],
+            "member_advantage_ci95": mine["member_advantage_ci95"],
             "planner_ratio": None if vs_planner is None else vs_planner["planner_ratio"],
             "planner_ratio_ci95": None if vs_planner is None else vs_planner["planner_ratio_ci95"],
             "planner": vs_planner,
@@ -366,14 +405,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     title = (
         f"{run_dir} ({args.model} model, {'greedy' if args.deterministic else 'sampled'} actions) "
-        f"on scenario {scenario.name!r}: {args.episodes} episodes per policy, seed {args.seed}"
+        f"on scenario {scenario.name!r}: {args.episodes} episodes per policy, seed {args.seed}; '{BEST_MEMBER}' is "
+        f"the best of {member['candidates']} scripted family members, chosen on other episodes (seed "
+        f"{member['choice_seed']}) and played here on seed {args.seed}"
     )
     print(format_table(results, title=title))
+    print(f"{BEST_MEMBER}: {member['member']} (mode {member['mode']})")
+    low, high = mine["member_advantage_ci95"]
+    verdict = "beats" if low > 0 else "is below" if high < 0 else "is level with"
+    print(
+        f"agent {verdict} the best scripted family member: difference in mean return "
+        f"{mine['member_advantage']:+.3f} [{low:+.3f}, {high:+.3f}] (95% CI, paired over the episodes)"
+    )
     low, high = mine["advantage"] - mine["advantage_ci95"], mine["advantage"] + mine["advantage_ci95"]
     verdict = "beats" if low > 0 else "is below" if high < 0 else "is level with"
     print(
-        f"agent {verdict} the best baseline ({best}): difference in mean return "
-        f"{mine['advantage']:+.3f} ± {mine['advantage_ci95']:.3f} (95% CI)"
+        f"agent {verdict} the best baseline ({best}, an old script chosen on these episodes): difference in mean "
+        f"return {mine['advantage']:+.3f} ± {mine['advantage_ci95']:.3f} (95% CI)"
     )
     if vs_planner is not None:
         print(format_planner_ratio(vs_planner))
@@ -384,6 +432,8 @@ def _finite(obj: Any) -> Any:
     """``obj`` with NaN and infinities replaced by None (JSON has no NaN; one episode has no interval)."""
     if isinstance(obj, dict):
         return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite(v) for v in obj]
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
@@ -432,6 +482,36 @@ def _cmd_baselines(args: argparse.Namespace) -> int:
         for row in rows:
             print(f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}")
         print()
+    return 0
+
+
+# --- families --------------------------------------------------------------------------------------------
+
+
+def _cmd_families(args: argparse.Namespace) -> int:
+    from massbargain.agents.families import (
+        BASELINE_MEMBERS,
+        best_out_of_sample,
+        choice_seed,
+        format_out_of_sample,
+        parse_member,
+    )
+
+    scenario = _resolve(args.scenario, args.overrides)
+    days = scenario.horizon.days
+    against = {name: parse_member(text, days) for name, text in BASELINE_MEMBERS.items()}
+    report = best_out_of_sample(
+        scenario,
+        choice_seed(args.seed),
+        args.seed,
+        args.episodes,
+        against=against,
+        modes=None if args.mode is None else [args.mode],
+    )
+    if args.json:
+        print(json.dumps(_finite(report.to_dict()), allow_nan=False))
+        return 0
+    print(format_out_of_sample(report))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The PPO table: the default training run on every preset and seed, beside the baselines and the planners.
+"""The PPO table: the default training run on every preset and seed, beside the best script and the planners.
 
 For each preset (``baseline``, ``changxing``, ``daye``) and each seed (0, 1, 2) this script trains the
 default configuration (``experiments/configs/ppo_default.yaml``, or it with ``--set`` changes) into
@@ -6,7 +6,10 @@ default configuration (``experiments/configs/ppo_default.yaml``, or it with ``--
 
 * each trained agent (``load_agent`` defaults: the best model, sampled actions; ``--deterministic`` for
   greedy), ``--episodes`` episodes (default 2000) with evaluation seed ``--eval-seed`` (default 0);
-* every scripted baseline on those episodes; the best one is the one with the highest mean return;
+* the best scripted family member (:mod:`massbargain.agents.families`), chosen out of sample: every member
+  plays ``--episodes`` episodes of seed ``eval_seed + 1_000_000`` and the one with the highest mean return
+  then plays the evaluation episodes (a script chosen on the episodes it is reported on would be flattered
+  by the choice);
 * the honest and the clairvoyant planner on ``--planner-episodes`` episodes (default 500: the planner
   takes ~0.2-0.3 s per episode), with the same evaluation seed;
 * each agent again on the planner's episodes, so that PPO/planner is a paired ratio.
@@ -21,13 +24,13 @@ Usage::
     python -m massbargain.experiments.measures.ppo_table --out runs/try --presets baseline --set n_epochs=5
 
 It is resumable: finished run directories (``metrics.json`` with status ``complete``) are not trained
-again, and every evaluation is cached in ``OUT`` as JSON (``<preset>/baselines.json``,
+again, and every evaluation is cached in ``OUT`` as JSON (``<preset>/best_member.json``,
 ``<preset>/planner_<kind>.json``, ``<preset>/seed<k>/table_eval.json``); an interrupted run directory is
 resumed to the configured total. Two processes run at once by default (``--jobs``), each with one torch
 thread. The table goes to stdout and to ``OUT/table.md``.
 
 Columns: PPO is the mean over seeds of each seed's mean return, ± the 95% interval of that mean from
-the episodes (the seeds' episodes pooled), with the range of the seeds' means; the best baseline and
+the episodes (the seeds' episodes pooled), with the range of the seeds' means; the best member and
 the planners are means ± 95% intervals over their episodes; PPO/planner is the mean over seeds of the
 agent's return on the planner's episodes divided by the planner's return there, with a paired bootstrap
 95% interval over episodes (where the planner's return is within 0.05 of zero, the difference is given
@@ -120,18 +123,23 @@ def _eval_agent(run_dir: str, preset: str, episodes: int, planner_episodes: int,
     return out
 
 
-def _eval_baselines(preset: str, episodes: int, seed: int) -> dict[str, Any]:
-    """Every scripted baseline on the table's episodes (common luck)."""
-    from massbargain.agents.baselines import BASELINES, RandomPolicy
+def _eval_best_member(preset: str, episodes: int, seed: int) -> dict[str, Any]:
+    """The best scripted family member, chosen on seed ``choice_seed(seed)``, on the table's episodes (common luck)."""
+    from massbargain.agents.families import best, choice_seed, select
     from massbargain.agents.planner import evaluate_policy
     from massbargain.scenario import Scenario
 
     scenario = Scenario.preset(preset)
-    out = {}
-    for name, policy in BASELINES.items():
-        policy = RandomPolicy(seed) if name == "random" else policy
-        out[name] = _returns_summary(evaluate_policy(policy, scenario, episodes, seed, common_luck=True).returns)
-    return out
+    selection = select(scenario, episodes=episodes, seed=choice_seed(seed))
+    member, chosen = best(selection)
+    batch = evaluate_policy(member, scenario, episodes, seed, common_luck=True)
+    return {
+        "member": member.name,
+        "mode": member.mode,
+        "choice_seed": selection.seed,
+        "choice_mean": chosen.mean_return,
+        **_returns_summary(batch.returns),
+    }
 
 
 def _eval_planner(preset: str, kind: str, episodes: int, seed: int) -> dict[str, Any]:
@@ -169,6 +177,7 @@ def run_table(
     other settings is recomputed.
     """
     from massbargain.agents.config import TrainConfig, UserError
+    from massbargain.agents.families import digest as families_digest
 
     say = log or (lambda _m: None)
     out = Path(out)
@@ -200,12 +209,13 @@ def run_table(
                 else:
                     fut = pool.submit(_eval_planner, preset, kind, planner_episodes, eval_seed)
                     pending[fut] = ("planner", preset, kind, path, stamp_p)
-            path = out / preset / "baselines.json"
-            if _cache_ok(path, {"episodes": episodes, "eval_seed": eval_seed}):
-                cached["baselines", preset] = _read(path)
+            path = out / preset / "best_member.json"
+            stamp_m = {"episodes": episodes, "eval_seed": eval_seed, "families": families_digest()}
+            if _cache_ok(path, stamp_m):
+                cached["best_member", preset] = _read(path)
             else:
-                fut = pool.submit(_eval_baselines, preset, episodes, eval_seed)
-                pending[fut] = ("baselines", preset, path, {"episodes": episodes, "eval_seed": eval_seed})
+                fut = pool.submit(_eval_best_member, preset, episodes, eval_seed)
+                pending[fut] = ("best_member", preset, path, stamp_m)
         for fut, what in pending.items():
             result = fut.result()
             if what[0] == "train":
@@ -217,10 +227,10 @@ def run_table(
                 cached["planner", preset, kind] = _read(path)
                 say(f"{kind} planner on {preset}: {result['mean']:+.3f} ({result['seconds']:.0f} s)")
             else:
-                _, preset, path, stamp_b = what
-                _write(path, {**stamp_b, **result})
-                cached["baselines", preset] = _read(path)
-                say(f"baselines on {preset} evaluated")
+                _, preset, path, stamp_m = what
+                _write(path, {**stamp_m, **result})
+                cached["best_member", preset] = _read(path)
+                say(f"best scripted member on {preset}: {result['member']} {result['mean']:+.3f}")
         for cfg in configs.values():
             if not _complete(Path(cfg.out)):
                 raise UserError(f"run {cfg.out!r} did not complete; run the script again to resume it")
@@ -312,11 +322,8 @@ def build_table(
         ppo_mean = float(pooled.mean())
         # The interval of the mean over seeds from the episodes: the per-episode average over seeds.
         ppo_ci = float(1.96 * pooled.mean(axis=0).std(ddof=1) / math.sqrt(pooled.shape[1]))
-        baselines = cached["baselines", preset]
-        names = [k for k, v in baselines.items() if isinstance(v, dict) and "mean" in v]
-        best = max(names, key=lambda n: baselines[n]["mean"])
-        best_returns = np.asarray(baselines[best]["returns"])
-        advantage = compare_returns(pooled.mean(axis=0), best_returns, paired=True)
+        member = cached["best_member", preset]
+        advantage = compare_returns(pooled.mean(axis=0), np.asarray(member["returns"]), paired=True)
         planners = {k: cached["planner", preset, k] for k in PLANNERS}
         honest = np.asarray(planners["honest"]["returns"])
         on_planner = np.stack([np.asarray(evals[preset, s]["planner_episodes"]["returns"]) for s in seeds])
@@ -330,9 +337,11 @@ def build_table(
             "ppo_mean": ppo_mean,
             "ppo_ci95": ppo_ci,
             "ppo_seed_means": seed_means,
-            "best_baseline": best,
-            "best_baseline_mean": baselines[best]["mean"],
-            "best_baseline_ci95": baselines[best]["ci95"],
+            "best_member": member["member"],
+            "best_member_mode": member["mode"],
+            "best_member_choice_seed": member["choice_seed"],
+            "best_member_mean": member["mean"],
+            "best_member_ci95": member["ci95"],
             "advantage": advantage["difference"],
             "advantage_ci95": advantage["difference_ci95"],
             "honest_mean": planners["honest"]["mean"],
@@ -354,8 +363,10 @@ def build_table(
 
 def format_markdown(table: dict[str, Any]) -> str:
     """The table as Markdown, with a line saying how it was measured."""
+    from massbargain.agents.families import choice_seed
+
     head = (
-        "| preset | PPO (seeds' range) | best baseline | PPO − best baseline (paired) | honest planner | "
+        "| preset | PPO (seeds' range) | best scripted member | PPO − best member (paired) | honest planner | "
         "clairvoyant planner | PPO / honest planner (seeds' range) | wall time per run |"
     )
     lines = [head, "|" + "---|" * 8]
@@ -374,7 +385,7 @@ def format_markdown(table: dict[str, Any]) -> str:
         load = f"; load {min(loads):.1f}–{max(loads):.1f}" if loads else ""
         lines.append(
             f"| {preset} | {r['ppo_mean']:.3f} ± {r['ppo_ci95']:.3f} ({lo:.3f}–{hi:.3f}) | "
-            f"{r['best_baseline']}: {r['best_baseline_mean']:.3f} ± {r['best_baseline_ci95']:.3f} | "
+            f"{r['best_member']}: {r['best_member_mean']:.3f} ± {r['best_member_ci95']:.3f} | "
             f"{r['advantage']:+.3f} [{a_lo:+.3f}, {a_hi:+.3f}] | "
             f"{r['honest_mean']:.3f} ± {r['honest_ci95']:.3f} | "
             f"{r['clairvoyant_mean']:.3f} ± {r['clairvoyant_ci95']:.3f} | {ratio} | "
@@ -385,8 +396,11 @@ def format_markdown(table: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"Seeds {', '.join(map(str, table['seeds']))}; {cfg['timesteps']:,} timesteps each; {table['which']} model, "
-        f"{policy} actions; PPO and baselines on {table['episodes']} episodes, planners (and PPO for the ratio) on "
-        f"{table['planner_episodes']}, evaluation seed {table['eval_seed']}, common luck; ± is a 95% interval, "
+        f"{policy} actions; PPO and the best scripted member on {table['episodes']} episodes, planners (and PPO for "
+        f"the ratio) on {table['planner_episodes']}, evaluation seed {table['eval_seed']}, common luck; the best "
+        f"scripted member is the best of every scripted family member (docs/FAMILIES.md) on {table['episodes']} "
+        f"other episodes (seed {choice_seed(table['eval_seed'])}), played on the evaluation episodes; ± is a 95% "
+        "interval, "
         "[a, b] a 95% paired bootstrap interval; load: 1-minute load average of the 2-core machine when each run "
         "ended."
     )
@@ -404,7 +418,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m massbargain.experiments.measures.ppo_table",
         description="Train the default PPO run on every preset and seed, evaluate it beside the scripted "
-        "baselines and the reference planners on the same episodes, and print the Markdown table.",
+        "best scripted family member (chosen on other episodes) and the reference planners on the same "
+        "episodes, and print the Markdown table.",
         epilog="example: python -m massbargain.experiments.measures.ppo_table --out runs/table",
     )
     parser.add_argument("--out", required=True, help="folder of the run directories and evaluation caches")
@@ -420,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="change a TrainConfig field of the defaults, e.g. --set n_epochs=5",
     )
     parser.add_argument("--jobs", type=int, default=2, help="processes at once (default: 2)")
-    parser.add_argument("--episodes", type=int, default=2000, help="episodes for PPO and baselines (default: 2000)")
+    parser.add_argument("--episodes", type=int, default=2000, help="episodes for PPO and the scripts (default: 2000)")
     parser.add_argument("--planner-episodes", type=int, default=500, help="episodes for the planners (default: 500)")
     parser.add_argument("--eval-seed", type=int, default=0, help="seed of the evaluation episodes (default: 0)")
     parser.add_argument("--model", choices=("best", "final"), default="best", help="which model (default: best)")
