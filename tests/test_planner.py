@@ -43,10 +43,15 @@ TEST_SETTINGS = {"particles": 16, "confirm_particles": 128}
 
 
 @functools.cache
-def _planner_returns(preset: str, kind: str) -> np.ndarray:
-    scenario = Scenario.preset(preset)
+def _planner_returns(preset: str, kind: str, version: int = 1) -> np.ndarray:
+    scenario = Scenario.preset(preset, version)
     planner = make_planner(kind, scenario, seed=1, **TEST_SETTINGS)
     return evaluate_planner(planner, scenario, EPISODES, SEED, common_luck=True).returns
+
+
+def _baseline_returns(scenario: Scenario) -> dict[str, np.ndarray]:
+    policies = {name: RandomPolicy(0) if isinstance(p, RandomPolicy) else p for name, p in BASELINES.items()}
+    return {name: evaluate_policy(p, scenario, EPISODES, SEED, True).returns for name, p in policies.items()}
 
 
 def _paired(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -58,15 +63,34 @@ def _paired(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_planner_beats_every_scripted_baseline(preset: str) -> None:
-    scenario = Scenario.preset(preset)
-    honest = _planner_returns(preset, "honest")
-    for name, policy in BASELINES.items():
-        if isinstance(policy, RandomPolicy):
-            policy = RandomPolicy(0)
-        baseline = evaluate_policy(policy, scenario, EPISODES, SEED, common_luck=True).returns
+def test_planner_beats_every_scripted_baseline_on_v0(preset: str) -> None:
+    honest = _planner_returns(preset, "honest", 0)
+    for name, baseline in _baseline_returns(Scenario.preset(preset, 0)).items():
         mean, se = _paired(honest, baseline)
         assert mean - 2.0 * se > 0.0, f"{preset}: planner {honest.mean():.4f} vs {name} {baseline.mean():.4f}"
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_planner_is_at_least_as_good_as_every_scripted_baseline(preset: str) -> None:
+    """Model v1, paired at 2 standard errors: no scripted baseline beats the planner (issue 13's ordering), and
+    the planner beats every baseline that its own best base rule beats by 3 standard errors.
+
+    The v0 check (the planner beats every baseline) does not hold on v1, and this is why (docs/PLANNER.md): on
+    ``daye`` the best scripted policy is doing nothing, which the planner matches but cannot beat, and on
+    ``baseline`` consent is about as good as the best of the planner's rules. On v1 one-step rollouts improve
+    little on their base, because a day's difference in the concession clock near the deadline, a
+    standoff's radicalization or an evidence-driven inquiry flips whole outcomes in ~9% of continuations,
+    which common random numbers cannot pair away."""
+    scenario = Scenario.preset(preset)
+    honest = _planner_returns(preset, "honest")
+    best_rule = select_base_policies(scenario, k=1)[0][0]
+    rule = evaluate_policy(best_rule, scenario, EPISODES, SEED, common_luck=True).returns
+    for name, baseline in _baseline_returns(scenario).items():
+        mean, se = _paired(honest, baseline)
+        assert mean + 2.0 * se > 0.0, f"{preset}: {name} {baseline.mean():.4f} beats the planner {honest.mean():.4f}"
+        lead, lead_se = _paired(rule, baseline)
+        if lead > 3.0 * lead_se:
+            assert mean - 2.0 * se > 0.0, f"{preset}: planner {honest.mean():.4f} vs {name} {baseline.mean():.4f}"
 
 
 @pytest.mark.parametrize("preset", PRESETS)

@@ -106,22 +106,24 @@ def planner_speed(
     """Time the planner on ``episodes`` episodes (construction included): plain figures for a bench table.
 
     Returns ``kind``, ``scenario``, ``episodes``, ``seconds`` (wall clock, construction + play),
+    ``cpu_seconds`` (CPU time of this process over the same span: what a quiet machine would take),
     ``setup_seconds`` (choosing the base policies; cached afterwards), ``episodes_per_second``,
     ``decisions`` (episode-days planned), ``ms_per_decision``, ``simulated_steps`` (row-days through
     core.step), ``simulated_steps_per_second`` and ``mean_return``.
     """
     scenario = Scenario.resolve(scenario)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     planner = make_planner(kind, scenario, seed=seed, **kwargs)
     t1 = time.perf_counter()
     batch = evaluate_planner(planner, scenario, episodes, seed)
-    t2 = time.perf_counter()
+    c2, t2 = time.process_time(), time.perf_counter()
     seconds = t2 - t0
     return {
         "kind": kind,
         "scenario": scenario.name,
         "episodes": episodes,
         "seconds": seconds,
+        "cpu_seconds": c2 - c0,
         "setup_seconds": t1 - t0,
         "episodes_per_second": episodes / seconds,
         "decisions": planner.decisions,

@@ -2,7 +2,8 @@
 
 For each model version and preset it measures, on the same episodes (seed ``--seed``, common luck):
 
-* **returns**: the honest and the clairvoyant planner (default settings) and every scripted baseline
+* **returns**: the honest and (on ``--clairvoyant-versions``, default the latest) the clairvoyant planner
+  (default settings) and every scripted baseline
   (:data:`massbargain.agents.baselines.BASELINES`), each a mean with its 95% interval, and the paired
   differences honest − best baseline and clairvoyant − honest;
 * **empty-square crackdowns** (issue 12): the days on which the honest planner plays CRACKDOWN while
@@ -10,8 +11,8 @@ For each model version and preset it measures, on the same episodes (seed ``--se
   per episode, and the share of episodes with at least one such day; with all its CRACKDOWN days beside;
 * **belief**: how the honest belief learns the brokers' recklessness ρ over days of broker activity
   (:func:`recklessness_curve`, 3000 episodes);
-* **speed** (``--speed-episodes``, default 200): :func:`massbargain.agents.planner.planner_speed` of both
-  planners, construction included.
+* **speed** (``--speed-episodes``, default 200; model versions ``--speed-versions``, default the latest):
+  :func:`massbargain.agents.planner.planner_speed` of both planners, construction included.
 
 Usage::
 
@@ -26,6 +27,7 @@ Markdown tables go to stdout and to ``OUT/figures.md``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -73,15 +75,15 @@ def _mean_ci(x: np.ndarray) -> tuple[float, float]:
     return float(x.mean()), float(1.96 * x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
 
 
-def _play(version: int, preset: str, episodes: int, seed: int) -> dict[str, Any]:
-    """Both planners and every baseline on the same episodes, with the planners' crackdown counts."""
+def _play(version: int, preset: str, episodes: int, seed: int, kinds: Sequence[str] = KINDS) -> dict[str, Any]:
+    """The planners ``kinds`` and every baseline on the same episodes, with the planners' crackdown counts."""
     from massbargain.agents.baselines import BASELINES, RandomPolicy
     from massbargain.agents.planner import evaluate_planner, evaluate_policy, make_planner
     from massbargain.scenario import Scenario
 
     scenario = Scenario.preset(preset, version)
     out: dict[str, Any] = {"returns": {}, "crackdowns": {}, "seconds": {}}
-    for kind in KINDS:
+    for kind in kinds:
         counter = CrackdownCounter(episodes)
         t0 = time.perf_counter()
         batch = evaluate_planner(make_planner(kind, scenario, seed=seed), scenario, episodes, seed, True, counter)
@@ -170,6 +172,8 @@ def run_figures(
     speed_episodes: int | None = 200,
     overwrite: bool = False,
     belief_episodes: int = 3000,
+    speed_versions: Sequence[int] = (LATEST_VERSION,),
+    clairvoyant_versions: Sequence[int] = (LATEST_VERSION,),
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
 ) -> dict[str, Any]:
     """Measure (or read from ``out``'s caches) every figure; returns ``{(version, preset): figures}``.
@@ -182,19 +186,22 @@ def run_figures(
     if episodes < 2 or (speed_episodes is not None and speed_episodes < 1):
         raise UserError(f"episodes must be >= 2 and speed episodes >= 1, got {episodes} and {speed_episodes}")
     out = Path(out)
-    jobs: list[tuple[str, Callable[..., dict[str, Any]], int]] = [
-        ("play", _play, episodes),
-        ("belief", _belief, belief_episodes),
-    ]
-    if speed_episodes is not None:
-        jobs.append(("speed", _speed, speed_episodes))
     results: dict[tuple[int, str], dict[str, Any]] = {}
     for version in versions:
+        kinds = KINDS if version in clairvoyant_versions else ("honest",)
+        jobs: list[tuple[str, Callable[..., dict[str, Any]], int]] = [
+            ("play", functools.partial(_play, kinds=kinds), episodes),
+            ("belief", _belief, belief_episodes),
+        ]
+        if speed_episodes is not None and version in speed_versions:
+            jobs.append(("speed", _speed, speed_episodes))
         for preset in presets:
             figures: dict[str, Any] = {}
             for what, measure, n in jobs:
                 path = out / f"v{version}" / f"{preset}_{what}.json"
                 stamp = {"version": version, "preset": preset, "episodes": n, "seed": seed}
+                if what == "play":
+                    stamp["planners"] = list(kinds)
                 cached = json.loads(path.read_text()) if path.is_file() else None
                 if cached is not None and cached.get("stamp") == stamp:
                     figures[what] = cached["figures"]
@@ -237,10 +244,12 @@ def format_markdown(results: dict[tuple[int, str], dict[str, Any]]) -> str:
                 continue
             r = {k: np.asarray(x) for k, x in figures["play"]["returns"].items()}
             best = max(BASELINES, key=lambda name: r[name].mean())
-            h, c, b = (_mean_ci(r[k]) for k in ("honest", "clairvoyant", best))
+            h, b = _mean_ci(r["honest"]), _mean_ci(r[best])
+            c = "{:.3f} ± {:.3f}".format(*_mean_ci(r["clairvoyant"])) if "clairvoyant" in r else "—"
+            c_h = _paired(r["clairvoyant"], r["honest"]) if "clairvoyant" in r else "—"
             lines.append(
-                f"| {preset} | {h[0]:.3f} ± {h[1]:.3f} | {c[0]:.3f} ± {c[1]:.3f} | {best}: {b[0]:.3f} ± {b[1]:.3f} "
-                f"| {_paired(r['honest'], r[best])} | {_paired(r['clairvoyant'], r['honest'])} |"
+                f"| {preset} | {h[0]:.3f} ± {h[1]:.3f} | {c} | {best}: {b[0]:.3f} ± {b[1]:.3f} "
+                f"| {_paired(r['honest'], r[best])} | {c_h} |"
             )
         lines.append("")
     lines += [
@@ -272,7 +281,7 @@ def format_markdown(results: dict[tuple[int, str], dict[str, Any]]) -> str:
         cells = [f"{share[d]:.2f}" if d in share else "" for d in CURVE_DAYS]
         cells.append("exact" if b["calibration"] is None else f"{b['calibration']['mean']:.2f}")
         lines.append(f"| v{version} | {preset} | " + " | ".join(cells) + " |")
-    if all("speed" in f for f in results.values()):
+    if any("speed" in f for f in results.values()):
         lines += [
             "",
             "Planner time (construction included, wall clock):",
@@ -281,8 +290,14 @@ def format_markdown(results: dict[tuple[int, str], dict[str, Any]]) -> str:
             "|---|---|---|---|---|",
         ]
         for (version, preset), figures in results.items():
+            if "speed" not in figures:
+                continue
             s = figures["speed"]
-            cells = [f"{s[k]['seconds']:.1f} s ({s[k]['ms_per_decision']:.0f} ms per episode-day)" for k in KINDS]
+            cells = [
+                f"{s[k]['seconds']:.0f} s wall, {s[k]['cpu_seconds']:.0f} s CPU ({s[k]['ms_per_decision']:.0f} ms per "
+                "episode-day)"
+                for k in KINDS
+            ]
             lines.append(f"| v{version} | {preset} | {s['honest']['episodes']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -304,6 +319,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=100, help="seed of the episodes and planners (default: 100)")
     parser.add_argument("--speed-episodes", type=int, default=200, help="episodes of the speed figure (default: 200)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed figure")
+    parser.add_argument(
+        "--speed-versions", nargs="+", type=int, default=[LATEST_VERSION], help="versions timed (default: latest)"
+    )
+    parser.add_argument(
+        "--clairvoyant-versions",
+        nargs="+",
+        type=int,
+        default=[LATEST_VERSION],
+        help="versions on which the clairvoyant planner plays too (default: latest)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     args = parser.parse_args(argv)
     try:
@@ -315,6 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.seed,
             None if args.no_speed else args.speed_episodes,
             args.overwrite,
+            speed_versions=args.speed_versions,
+            clairvoyant_versions=args.clairvoyant_versions,
         )
     except UserError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
