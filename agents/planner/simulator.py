@@ -44,6 +44,12 @@ RESPONSES = (Response.HOLD, Response.WARN, Response.REPRESS, Response.SUSPEND, R
 _CONCESSIONS = slice(3, 6)
 
 
+def _logsumexp(x: np.ndarray) -> np.ndarray:
+    """log(sum(exp(x), axis=0)), shifted by the maximum so that nothing overflows or underflows to zero."""
+    top = x.max(axis=0)
+    return top + np.log(np.exp(x - top).sum(axis=0))
+
+
 def response_log_probabilities(view: SuperiorView, params: SuperiorParams) -> np.ndarray:
     """Log-probabilities of the scripted superior's six responses (:data:`RESPONSES`), shape (6, ...).
 
@@ -54,7 +60,7 @@ def response_log_probabilities(view: SuperiorView, params: SuperiorParams) -> np
     """
     utility = np.stack(np.broadcast_arrays(*ScriptedSuperior.utilities(view, params))).astype(float)
     u = utility / params.temperature
-    log_total = np.logaddexp.reduce(u, axis=0)
+    log_total = _logsumexp(u)
     shares = np.log(np.asarray(concession_shares(params)))
     concede = u[3][None] + shares.reshape(3, *([1] * (u.ndim - 1)))
     if u.shape[0] > 4:  # shelving is a SUSPEND
@@ -145,12 +151,12 @@ class ClockSuperior:
 
     def respond(self, view: SuperiorView, params: SuperiorParams, uniform: np.ndarray) -> np.ndarray:
         logp = response_log_probabilities(view, params)
-        stay = np.logaddexp.reduce(logp[:3], axis=0)  # log P(no concession today)
+        stay = _logsumexp(logp[:3])  # log P(no concession today)
         self.hazard = self.hazard - stay
         concede = self.hazard >= self.threshold[self.stream]
         p = np.exp(logp[:3] - stay)  # HOLD, WARN, REPRESS given no concession
         response = (uniform >= p[0]).astype(np.int64) + (uniform >= p[0] + p[1])
-        kinds = np.cumsum(np.exp(logp[_CONCESSIONS] - np.logaddexp.reduce(logp[_CONCESSIONS], axis=0)), axis=0)
+        kinds = np.cumsum(np.exp(logp[_CONCESSIONS] - _logsumexp(logp[_CONCESSIONS])), axis=0)
         kind = 3 + (self.kind[self.stream] >= kinds[0]) + (self.kind[self.stream] >= kinds[1])
         return np.where(concede, kind, response)
 
