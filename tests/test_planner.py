@@ -354,17 +354,19 @@ def test_planner_figures_cache_and_tables(tmp_path) -> None:  # noqa: ANN001
     from massbargain.experiments.measures import planner_figures as pf
 
     lines: list[str] = []
-    settings = {"seed": 0, "speed_episodes": None, "belief_episodes": 40, "say": lines.append}
+    settings = {"seed": 0, "speed_episodes": None, "belief_episodes": 40, "exploit_episodes": 2, "say": lines.append}
     results = pf.run_figures(tmp_path, [1], ["changxing"], episodes=3, **settings)
     play = results[1, "changxing"]["play"]
     assert set(play["returns"]) == {"honest", "clairvoyant", *BASELINES} and len(play["returns"]["honest"]) == 3
-    assert len(lines) == 4 and (tmp_path / "v1" / "changxing_play.json").is_file()
+    assert len(lines) == 6 and (tmp_path / "v1" / "changxing_play.json").is_file()
     again = pf.run_figures(tmp_path, [1], ["changxing"], episodes=3, **settings)
-    assert again == results and len(lines) == 4  # read from the cache
+    assert again == results and len(lines) == 6  # read from the cache
     with pytest.raises(UserError, match="--overwrite"):
         pf.run_figures(tmp_path, [1], ["changxing"], episodes=4, **settings)
     text = pf.format_markdown(results)
-    assert "| changxing |" in text and "empty square" in text
+    assert "| changxing |" in text and "empty square" in text and "script − PETITION" in text
+    exploit = results[1, "changxing"]["exploit"]
+    assert len(exploit["script_minus_petition"]) == 20 and len(exploit["planner_with_script"]) == 2
 
 
 def test_bench_reports_the_planners_speed() -> None:

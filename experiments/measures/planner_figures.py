@@ -9,6 +9,10 @@ For each model version and preset it measures, on the same episodes (seed ``--se
 * **empty-square crackdowns** (issue 12): the days on which the honest planner plays CRACKDOWN while
   yesterday's crowd, the crowd a crackdown strikes, is below :data:`EMPTY_SQUARE` (0.5% of residents),
   per episode, and the share of episodes with at least one such day; with all its CRACKDOWN days beside;
+* **exploit** (``--exploit-episodes``, default 200): whether issue 12's empty-square crackdown pays: the
+  script (CRACKDOWN on days 0-3, then PACIFY a radical crowd, else PETITION) against PETITION alone on ten
+  times as many episodes, and the honest planner given the script as an extra base policy (its return
+  against the default planner's, and its empty-square crackdowns);
 * **belief**: how the honest belief learns the brokers' recklessness ρ over days of broker activity
   (:func:`recklessness_curve`, 3000 episodes);
 * **speed** (``--speed-episodes``, default 200; model versions ``--speed-versions``, default the latest):
@@ -156,6 +160,45 @@ def _belief(version: int, preset: str, episodes: int, seed: int) -> dict[str, An
     return recklessness_curve(Scenario.preset(preset, version), episodes, seed=seed)
 
 
+def _empty_square_script(obs: np.ndarray) -> np.ndarray:
+    """Issue 12's exploit: CRACKDOWN on the first four days (on an empty square), then PACIFY a radical crowd
+    (radical share above 0.3) and PETITION otherwise."""
+    early = obs[:, OBS_INDEX["time_used"]] * _DAYS < 3.5
+    radical = obs[:, OBS_INDEX["radical_share"]] > 0.3
+    return np.where(early, int(Action.CRACKDOWN), np.where(radical, int(Action.PACIFY), int(Action.PETITION)))
+
+
+_DAYS = 30  # the presets' horizon (checked in _exploit)
+
+
+def _exploit(version: int, preset: str, episodes: int, seed: int) -> dict[str, Any]:
+    """Does the empty-square crackdown pay? The exploit script against PETITION alone (10 × ``episodes``,
+    paired), and the honest planner given the script as an extra base policy (``episodes``): its returns and
+    its empty-square crackdowns."""
+    from massbargain.agents.baselines import BASELINES
+    from massbargain.agents.planner import default_base_policies, evaluate_planner, evaluate_policy, make_planner
+    from massbargain.policy import RulePolicy
+    from massbargain.scenario import Scenario
+
+    scenario = Scenario.preset(preset, version)
+    assert scenario.horizon.days == _DAYS, "the exploit script counts days on a 30-day horizon"
+    script = RulePolicy("empty-square crackdown", _empty_square_script, _empty_square_script.__doc__ or "")
+    n = 10 * episodes
+    exploit = evaluate_policy(script, scenario, n, seed, common_luck=True).returns
+    petition = evaluate_policy(BASELINES["petition"], scenario, n, seed, common_luck=True).returns
+    bases = [*default_base_policies(scenario), script]
+    counter = CrackdownCounter(episodes)
+    planner = make_planner("honest", scenario, base_policies=bases, seed=seed)
+    returns = evaluate_planner(planner, scenario, episodes, seed, True, counter).returns
+    default = evaluate_planner(make_planner("honest", scenario, seed=seed), scenario, episodes, seed, True).returns
+    return {
+        "script_minus_petition": (exploit - petition).tolist(),
+        "planner_with_script": returns.tolist(),
+        "planner_default": default.tolist(),
+        "crackdowns": counter.summary(),
+    }
+
+
 def _speed(version: int, preset: str, episodes: int, seed: int) -> dict[str, Any]:
     from massbargain.agents.planner import planner_speed
     from massbargain.scenario import Scenario
@@ -172,6 +215,7 @@ def run_figures(
     speed_episodes: int | None = 200,
     overwrite: bool = False,
     belief_episodes: int = 3000,
+    exploit_episodes: int = 200,
     speed_versions: Sequence[int] = (LATEST_VERSION,),
     clairvoyant_versions: Sequence[int] = (LATEST_VERSION,),
     say: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
@@ -192,6 +236,7 @@ def run_figures(
         jobs: list[tuple[str, Callable[..., dict[str, Any]], int]] = [
             ("play", functools.partial(_play, kinds=kinds), episodes),
             ("belief", _belief, belief_episodes),
+            ("exploit", _exploit, exploit_episodes),
         ]
         if speed_episodes is not None and version in speed_versions:
             jobs.append(("speed", _speed, speed_episodes))
@@ -268,6 +313,27 @@ def format_markdown(results: dict[tuple[int, str], dict[str, Any]]) -> str:
         lines.append(f"| {preset} | " + " | ".join(cells) + " |")
     lines += [
         "",
+        "Does the empty-square crackdown pay? Issue 12's script (CRACKDOWN on days 0-3, then PACIFY a radical "
+        "crowd, else PETITION) minus PETITION alone, paired; and the honest planner given that script as an "
+        "extra base policy: its mean return minus the default planner's (paired), and its empty-square "
+        "CRACKDOWN days per episode and share of episodes with any:",
+        "",
+        "| preset | " + " | ".join(f"v{v}: script − PETITION | v{v}: planner with script" for v in versions) + " |",
+        "|---|" + "---|---|" * len(versions),
+    ]
+    for preset in dict.fromkeys(p for _, p in results):
+        cells = []
+        for version in versions:
+            x = results[version, preset]["exploit"]
+            c = x["crackdowns"]
+            gain = _paired(np.asarray(x["planner_with_script"]), np.asarray(x["planner_default"]))
+            cells += [
+                _paired(np.asarray(x["script_minus_petition"]), np.zeros(len(x["script_minus_petition"]))),
+                f"{gain}; {c['empty_square_days']:.2f} days, {100 * c['empty_square_share']:.0f}%",
+            ]
+        lines.append(f"| {preset} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
         "How the honest belief learns ρ: mean absolute error of its posterior mean after d days of broker "
         "activity, as a share of the prior mean's error on the same episodes (episodes whose brokers are kept "
         "active; calibration: the mean posterior CDF at the true ρ, 0.5 if calibrated):",
@@ -320,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--speed-episodes", type=int, default=200, help="episodes of the speed figure (default: 200)")
     parser.add_argument("--no-speed", action="store_true", help="skip the speed figure")
     parser.add_argument(
+        "--exploit-episodes", type=int, default=200, help="planner episodes of the exploit figure (default: 200)"
+    )
+    parser.add_argument(
         "--speed-versions", nargs="+", type=int, default=[LATEST_VERSION], help="versions timed (default: latest)"
     )
     parser.add_argument(
@@ -342,6 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.overwrite,
             speed_versions=args.speed_versions,
             clairvoyant_versions=args.clairvoyant_versions,
+            exploit_episodes=args.exploit_episodes,
         )
     except UserError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
