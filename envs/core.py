@@ -488,8 +488,9 @@ def step(
     if batched:
         B = s.day.shape[0]
         u = rng.random((n_uniform, B))
-        zs = rng.standard_normal((n_normal, B)) if v1.extra_draws else rng.standard_normal(B)
-        z = zs[0] if v1.extra_draws else zs
+        # Normals one (B,) row per call (the planner's common-random streams serve them row by row).
+        zs = [rng.standard_normal(B) for _ in range(n_normal)]
+        z = zs[0]
     else:
         u = rng.random(n_uniform).tolist()
         zs = rng.standard_normal(n_normal).tolist() if v1.extra_draws else rng.standard_normal()

@@ -127,7 +127,7 @@ def sample_softmax(utility: list, concession_shares: tuple, temperature: float, 
         code += threshold >= c_partial
         return code
     top = max(utility)
-    w = [float(np.exp((x - top) / temperature)) for x in utility]  # numpy's exp, as in the batch path
+    w = np.exp(np.array([(x - top) / temperature for x in utility])).tolist()  # numpy's exp, as in the batch path
     weight = [w[0], w[1], w[2], *(w[3] * share for share in concession_shares)]
     if shelve:
         weight[3] = weight[3] + w[4]

@@ -288,7 +288,7 @@ class Belief:
         self.stock[rows] = self._pressure(obs, crowd, self.evidence[rows])  # exact at day 0 (no crowd)
         self.peak_disorder[rows] = obs[:, _I["disorder"]]
         self.warnings[rows] = np.rint(obs[:, _I["warnings"]] * core.WARNINGS_SCALE).astype(np.int64)
-        standoff = self.constants.v1.self_radicalization & (crowd >= s.population.street_crowd)
+        standoff = self.constants.v1.standoff & (crowd >= s.population.street_crowd)
         self.street_days[rows] = standoff  # exact at day 0 (no crowd); a guess later
         days = s.superior.investigation_days
         self.investigation_left[rows] = np.where(obs[:, _I["investigation"]] > 0.5, max(days - 1, 0), -1)
@@ -362,7 +362,7 @@ class Belief:
         self.evidence[rows] = evidence
 
         # The standoff clock (v1): consecutive days with a crowd of at least street_crowd.
-        if c.v1.self_radicalization:
+        if c.v1.standoff:
             self.street_days[rows] = np.where(facing >= pop.street_crowd, self.street_days[rows] + 1, 0)
 
         # The brokers' conduct today, from their decay (*mirrors core.step*:
