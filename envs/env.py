@@ -114,12 +114,23 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
       overrides (dotted or nested keys) applied to ``preset``, or a YAML path. Also accepted per episode
       as ``reset(options={"scenario": ...})``.
     * ``preset``: the base preset of dict overrides (each registered id sets its own).
+    * ``version``: the model version of preset names (1, the default; 0 for the v0 presets). Each registered
+      id sets its own; a ``Scenario`` object is used as it is.
     * ``render_mode``: ``"ansi"`` (a status block per day) or ``"rgb_array"`` (a matplotlib dashboard).
     * ``superior``: a :class:`massbargain.superior.Superior` replacing the scripted one.
 
     ## Version History
 
-    * v0: initial version.
+    * v1 (default): each mode's risk emerges from the dynamics (docs/MODEL.md section 3). A long standoff
+      radicalizes and has incidents by itself; evidence alone can open an investigation; the superior
+      discounts a crowd it believes staged ((1 − E)^ψ), its pressure terms saturate (a resolute superior can
+      hold), and it may shelve the plan to restore order while the inquiry still punishes (the Pyrrhic
+      outcome; a takeover may shelve it too); the brokers' conduct is noisy day to day, so recklessness is
+      learned over days; a crackdown costs legitimacy in proportion to the crowd struck. ``suspicion_weight``
+      13 → 6 and ``evidence_tolerate`` 0.4 → 0.1. ``Response.INVESTIGATE`` exists for learning superiors.
+      Same spaces, actions and observation fields as v0.
+    * v0: initial version; still registered (``*-v0`` ids) and reproducing its stored trajectories
+      bit for bit (``version=0``, ``Scenario.preset(name, version=0)``).
     """
 
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
