@@ -3,7 +3,7 @@
 The defaults live in ``experiments/configs/ppo_default.yaml`` (installed as package data of
 ``massbargain.experiments``; reading it imports no experiment code). Every field is declared once below
 with its type, allowed range and meaning; validation errors name the field, the value and what is
-allowed, and unknown keys are refused with the list of valid ones.
+allowed, and unknown keys are refused with the closest valid one.
 
 Examples:
     >>> from massbargain.agents.config import TrainConfig
@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from massbargain import suggest
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -132,14 +134,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], base: TrainConfig | None = None, source: str = "") -> TrainConfig:
         """A config from a mapping of field names to values, on top of ``base`` (default: the dataclass
-        defaults). Unknown keys are refused with the list of valid ones."""
+        defaults). Unknown keys are refused with the closest valid one."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source or 'a training config'} must be a mapping of fields, got {type(data).__name__}")
         known = cls.field_names()
         unknown = [k for k in data if k not in known]
         if unknown:
             where = f"{source}: " if source else ""
-            raise ConfigError(f"{where}unknown config key {unknown[0]!r}; valid keys: {', '.join(known)}")
+            hint = "valid keys: the fields of experiments/configs/ppo_default.yaml"
+            raise ConfigError(where + suggest.unknown("config key", unknown[0], known, where=hint))
         try:
             if base is None:
                 return cls(**data)

@@ -13,6 +13,7 @@ from massbargain import core
 from massbargain.actions import ACTION_MODE, Action, EndReason, Outcome, Response, Severity
 from massbargain.core import OBSERVATION_FIELDS
 from massbargain.scenario import Scenario
+from massbargain.suggest import unknown
 from massbargain.superior import Superior
 
 __all__ = ["MassBargainEnv", "ScenarioSpec", "check_action"]
@@ -111,8 +112,10 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
     ```
 
     * ``scenario``: a preset name (``baseline``, ``changxing``, ``daye``), a :class:`Scenario`, a dict of
-      overrides (dotted or nested keys) applied to ``preset``, or a YAML path. Also accepted per episode
-      as ``reset(options={"scenario": ...})``.
+      overrides (dotted or nested keys) applied to ``preset``, or a YAML path. Also accepted per episode:
+      ``reset(options={"scenario": ...})`` plays that episode under it, and a later ``reset()`` without the
+      option goes back to the constructor's scenario (``default_scenario``). ``scenario`` is the only
+      option; another key raises ValueError.
     * ``preset``: the base preset of dict overrides (each registered id sets its own).
     * ``render_mode``: ``"ansi"`` (a status block per day) or ``"rgb_array"`` (a matplotlib dashboard).
     * ``superior``: a :class:`massbargain.superior.Superior` replacing the scripted one.
@@ -136,6 +139,7 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.preset = preset
         self.scenario = Scenario.resolve(scenario, base=preset)
+        self.default_scenario = self.scenario  # what a reset() without options["scenario"] plays
         self.render_mode = render_mode
         self.superior = superior if superior is not None else core._DEFAULT_SUPERIOR
         self.action_space = spaces.Discrete(len(Action))
@@ -145,9 +149,19 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
         self._history: list[dict[str, Any]] = []
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        """Start an episode; returns its first observation and the hidden variables in ``info``.
+
+        ``options={"scenario": spec}`` (a spec as at construction) plays this episode under ``spec``; the
+        option holds for this episode only: a later ``reset()`` without it plays the constructor's scenario
+        again. ``scenario`` is the only option; another key raises ValueError.
+        """
         super().reset(seed=seed)
-        if options and "scenario" in options:
-            self.scenario = Scenario.resolve(options["scenario"], base=self.preset)
+        options = options or {}
+        for key in options:
+            if key != "scenario":
+                raise ValueError(unknown("reset option", key, ["scenario"]))
+        spec = options.get("scenario")
+        self.scenario = self.default_scenario if spec is None else Scenario.resolve(spec, base=self.preset)
         self.state = core.initial_state(self.scenario, self.np_random, None)
         self._done = False
         self._history = []

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from massbargain.suggest import unknown
+
 __all__ = [
     "PRESETS",
     "PRESET_CALIBRATION",
@@ -553,7 +555,7 @@ class Scenario:
     def preset(cls, name: str) -> Scenario:
         """The named preset: one of :data:`PRESETS` (``baseline``, ``changxing``, ``daye``)."""
         if not isinstance(name, str) or name not in PRESETS:
-            raise ScenarioError(f"unknown preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
+            raise ScenarioError(unknown("preset", name, sorted(PRESETS)))
         return PRESETS[name]
 
     @classmethod
@@ -616,7 +618,7 @@ class Scenario:
                 continue
             group, _, attr = key.partition(".")
             if key not in _VALID_KEYS:
-                raise ScenarioError(f"unknown scenario key {key!r}; valid keys: {', '.join(valid_keys())}")
+                raise ScenarioError(unknown("scenario key", key, _VALID_KEYS, where=_KEYS_HINT))
             changes.setdefault(group, {})[attr] = _coerce(key, value)
         groups = {g: dataclasses.replace(getattr(self, g), **kw) for g, kw in changes.items()}
         return dataclasses.replace(self, name=name, **groups)
@@ -658,7 +660,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         full = f"{prefix}{key}"
         if isinstance(value, Mapping):
             if full not in _GROUPS:
-                raise ScenarioError(f"unknown scenario group {full!r}; groups: {', '.join(_GROUPS)}")
+                raise ScenarioError(unknown("scenario group", full, _GROUPS))
             out.update(_flatten(value, prefix=f"{full}."))
         else:
             out[full] = value
@@ -667,6 +669,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 _RANGES = {f"{g}.{f.name}": f.metadata["range"] for g, cls in _GROUPS.items() for f in dataclasses.fields(cls)}
 _VALID_KEYS = tuple(_RANGES)
+_KEYS_HINT = f"keys are GROUP.FIELD, groups: {', '.join(_GROUPS)} (every key: massbargain.scenario.valid_keys())"
 
 
 def parameter_table() -> list[dict[str, Any]]:

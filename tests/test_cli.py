@@ -166,7 +166,7 @@ def test_evaluate_table_and_scenario_override(run_dir, capsys):
     [
         (
             ["train", "--set", "brokers.reckless=0.9", "--out", "{tmp}/x"],
-            ["unknown scenario key", "valid keys", "brokers.recklessness"],
+            ["unknown scenario key 'brokers.reckless'; did you mean 'brokers.recklessness'?"],
         ),
         (
             ["train", "--set", "brokers.recklessness=2", "--out", "{tmp}/x"],
@@ -181,7 +181,7 @@ def test_evaluate_table_and_scenario_override(run_dir, capsys):
         (["train", "--config", "{tmp}/none.yaml", "--out", "{tmp}/x"], ["does not exist"]),
         (["evaluate", "{tmp}/no_such_run"], ["does not exist"]),
         (["evaluate", "{tmp}"], ["not a run directory"]),
-        (["play", "--set", "superior.monitor=0.5"], ["valid keys", "superior.monitoring"]),
+        (["play", "--set", "superior.monitor=0.5"], ["did you mean 'superior.monitoring'?"]),
         (["baselines", "--scenario", "wuhan"], ["unknown preset"]),
     ],
 )
@@ -197,7 +197,8 @@ def test_user_errors_are_one_clear_line(args, needles, tmp_path, capsys):
 
 def test_bad_set_through_the_console_script(tmp_path):
     result = cli("train", "--set", "brokers.reckless=0.9", "--out", str(tmp_path / "x"))
-    assert_user_error(result, "unknown scenario key 'brokers.reckless'", "valid keys:", "superior.monitoring")
+    assert_user_error(result, "unknown scenario key 'brokers.reckless'; did you mean 'brokers.recklessness'?")
+    assert len(result.stderr) < 150  # not a list of ~100 keys
     result = cli("train", "--set", "recklessness", "--out", str(tmp_path / "x"))
     assert result.returncode == 2 and "KEY=VALUE" in result.stderr and "Traceback" not in result.stderr
 

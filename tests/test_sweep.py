@@ -120,13 +120,17 @@ def test_interrupted_sweep_resumes_without_lost_or_duplicated_runs(tmp_path: Pat
 @pytest.mark.parametrize(
     ("spec", "words"),
     [
-        ({"grid": {"brokers.recklessnes": [0.1]}}, ["unknown sweep key 'brokers.recklessnes'", "valid keys"]),
+        (
+            {"grid": {"brokers.recklessnes": [0.1]}},
+            ["unknown sweep key 'brokers.recklessnes'; did you mean 'brokers.recklessness'?"],
+        ),
+        ({"grid": {"nonsense": [0.1]}}, ["unknown sweep key 'nonsense'; valid keys: episodes, policy, model"]),
         ({"grid": {"brokers.recklessness": [0.1, 1.5]}}, ["brokers.recklessness", "[0.0, 1.0]", "1.5"]),
         ({"base": {"learning_rate": -1}}, ["learning_rate", "-1"]),
         ({"base": {"policy": "bogus"}}, ["policy must be one of", "ppo", "consent"]),
         ({"seeds": 0}, ["seeds must be a count"]),
         ({"base": {"episodes": 5}, "grid": {"episodes": [5]}}, ["both base and grid"]),
-        ({"grids": {}}, ["unknown top-level key 'grids'"]),
+        ({"grids": {}}, ["unknown top-level key 'grids'; did you mean 'grid'?"]),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict, words: list[str]) -> None:

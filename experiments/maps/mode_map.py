@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from massbargain import suggest
 from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
 from massbargain.experiments.measures.facts import POLICY_SET
 from massbargain.scenario import Scenario, ScenarioError
@@ -167,7 +168,7 @@ class ModeMapConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in data if k not in names]
         if unknown:
-            raise UserError(f"{path}: unknown mode-map key {unknown[0]!r}; valid keys: {', '.join(names)}")
+            raise UserError(f"{path}: " + suggest.unknown("mode-map key", unknown[0], names))
         data = dict(data)
         if isinstance(data.get("context_seeds"), list):
             data["context_seeds"] = tuple(data["context_seeds"])

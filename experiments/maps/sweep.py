@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from massbargain import suggest
 from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
 from massbargain.scenario import Scenario, ScenarioError, valid_keys
 
@@ -117,11 +118,11 @@ def _split(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], d
         elif key in known_scen:
             scenario[key] = value
         else:
-            raise UserError(
-                f"unknown sweep key {key!r}; valid keys: {', '.join(SPECIAL_KEYS)}, the training fields "
-                f"({', '.join(train_keys())}) and the dotted scenario keys (e.g. brokers.recklessness; "
-                f"all: massbargain.scenario.valid_keys())"
+            hint = (
+                f"valid keys: {', '.join(SPECIAL_KEYS)}, the training fields (experiments/configs/ppo_default.yaml) "
+                "and the dotted scenario keys (massbargain.scenario.valid_keys())"
             )
+            raise UserError(suggest.unknown("sweep key", key, _all_keys(), where=hint))
     return special, training, scenario
 
 
@@ -225,9 +226,10 @@ class SweepSpec:
         """Parse and validate a spec mapping (every grid point is checked; errors name the key and value)."""
         if not isinstance(data, Mapping):
             raise UserError(f"{source}: must be a mapping with base, grid and seeds, got {type(data).__name__}")
-        unknown = [k for k in data if k not in ("base", "grid", "seeds", "name")]
+        top = ("base", "grid", "seeds", "name")
+        unknown = [k for k in data if k not in top]
         if unknown:
-            raise UserError(f"{source}: unknown top-level key {unknown[0]!r}; allowed: base, grid, seeds, name")
+            raise UserError(f"{source}: " + suggest.unknown("top-level key", unknown[0], top))
         base = data.get("base") or {}
         grid_in = data.get("grid") or {}
         for part, value in (("base", base), ("grid", grid_in)):
