@@ -64,6 +64,9 @@ def test_table_and_json_lines(quick_result: dict, monkeypatch: pytest.MonkeyPatc
     for name in quick_result["figures"]:
         assert name in table
     assert "quick run" in table and "planner (honest, baseline)" in table
+    head, rule = table.splitlines()[:2]
+    # Every column has a header as wide as its rule (no stray '--' under an empty header).
+    assert len(head.split()) == len(rule.split()) and head.split()[-1] == "status"
 
     monkeypatch.setattr(bench, "run_bench", lambda **_: quick_result)
     assert bench.main_bench(["--json", "--quiet"]) == 0

@@ -156,9 +156,9 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (tmp_path / "ok.yaml").write_text("base: {policy: passive, episodes: 10}\n")
     assert main(["sweep", str(tmp_path / "ok.yaml"), "--out", str(a_file)]) == 2
     err = capsys.readouterr().err
-    assert "is not a directory" in err and "Traceback" not in err
+    assert "is a file, not a folder" in err and "Traceback" not in err
     assert main(["mode-map", "--quick", "--out", str(a_file)]) == 2
-    assert "is not a directory" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_ray_backend_gives_the_local_results(local_sweep: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:

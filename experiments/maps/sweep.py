@@ -28,6 +28,7 @@ per worker) or on Ray (``backend="ray"``, the optional extra ``massbargain[ray]`
 ``address``, else a local instance). The output directory::
 
     OUT/
+      made_by.yaml           what made the folder: a sweep and its spec (massbargain.agents.outdir)
       spec.yaml              the spec, as given (for the record)
       runs/<run_id>.json     one file per finished run: run_id, seed, config, metrics, seconds
       models/<run_id>/       the training run directory of each PPO run (massbargain train's layout)
@@ -38,7 +39,9 @@ per worker) or on Ray (``backend="ray"``, the optional extra ``massbargain[ray]`
 atomically (temporary file, then ``os.replace``) by the coordinating process when the run finishes. Running
 the same sweep again with the same ``OUT`` resumes it: finished runs are skipped, unfinished ones (a
 training directory without a result file) are started afresh, and no run is ever done or listed twice.
-Ctrl-C keeps every finished run and writes the table of those.
+Another spec into the same ``OUT`` is refused (the rule of :mod:`massbargain.agents.outdir`): choose another
+folder, or ``overwrite=True`` (``--overwrite``) moves the old one aside. Ctrl-C keeps every finished run and
+writes the table of those.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ from pathlib import Path
 from typing import Any
 
 from massbargain import suggest
-from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
+from massbargain.agents.config import RunError, TrainConfig, UserError
+from massbargain.agents.outdir import atomic_write_text, check_output_dir, prepare_output_dir, writable_dir
 from massbargain.scenario import Scenario, ScenarioError, valid_keys
 
 __all__ = [
@@ -88,6 +92,8 @@ __all__ = [
 
 #: Execution backends of :func:`run_sweep`.
 BACKENDS = ("local", "ray")
+#: What a sweep's output folder holds, in its ``made_by.yaml``.
+SWEEP_KIND = "sweep"
 #: Sweep keys that are neither scenario keys nor training fields, with their defaults.
 SPECIAL_KEYS: dict[str, Any] = {"episodes": 1000, "policy": "ppo", "model": "best"}
 _SET_BY_SWEEP = ("out", "overrides", "seed", "progress_bar")
@@ -338,14 +344,10 @@ def _execute(
 
 
 def prepare_out(out: str | os.PathLike) -> Path:
-    """Create the output directory ``out`` if needed; UserError (naming it) if it is a file or cannot be made."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} exists and is not a directory; choose a directory")
-    try:
-        (out / "runs").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {str(out)!r} cannot be created: {exc.strerror or exc}") from None
+    """Create the output directory ``out`` and its ``runs/`` if needed; UserError (naming it) if it is a file,
+    cannot be created or is not writable."""
+    out = writable_dir(out)
+    writable_dir(out / "runs")
     return out
 
 
@@ -367,8 +369,15 @@ def _record(out: Path, run: Run, metrics: dict[str, Any], seconds: float) -> Non
 
 
 def read_record(out: str | os.PathLike, run_id: str) -> dict[str, Any]:
-    """The result file of one finished run."""
-    return json.loads((Path(out) / "runs" / f"{run_id}.json").read_text())
+    """The result file of one finished run (UserError if it is damaged: delete it to run that run again)."""
+    path = Path(out) / "runs" / f"{run_id}.json"
+    try:
+        record = json.loads(path.read_text())
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or "metrics" not in record:
+        raise UserError(f"{str(path)!r} is not a run's result (damaged?); delete it to run that run again")
+    return record
 
 
 def run_sweep(
@@ -466,6 +475,21 @@ def _run_pool(
     pool.shutdown(wait=True)
 
 
+def _unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why a TCP connection to a ``HOST:PORT`` Ray address fails (None if it succeeds, or if the address is of
+    another form, such as ``auto`` or ``ray://...``). Ray itself retries an unreachable address for minutes."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return None
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+    return None
+
+
 def _run_ray(
     pending: Sequence[Run],
     out: Path,
@@ -475,16 +499,29 @@ def _run_ray(
     address: str | None,
     bar: Any,
 ) -> None:
-    try:
-        import ray
-    except ImportError:
-        raise UserError("the ray backend needs Ray: pip install 'massbargain[ray]'") from None
+    from massbargain.extras import require
+
+    require("ray", what="the ray backend")
+    import ray
+
     started_here = not ray.is_initialized()
     if started_here:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+        unreachable = _unreachable(address) if address else None
+        if unreachable:
+            raise RunError(
+                f"cannot reach the Ray cluster at {address!r} ({unreachable}); is 'ray start --head' running there, "
+                "and is the address its GCS address (HOST:6379)?"
+            )
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, TimeoutError, RuntimeError) as exc:
+            where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            hint = " (is 'ray start --head' running there?)" if address else ""
+            raise RunError(f"cannot connect to {where}{hint}: {reason}") from exc
     remote = ray.remote(num_cpus=1)(_execute)
     # With a shared file system the workers write models beside the results; otherwise they use temporary
     # directories of their own. The result files are written here, by the driver, in either case.
@@ -577,13 +614,17 @@ def sweep(
     workers: int | None = None,
     address: str | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Any:
     """Run a sweep spec into ``out`` (resuming it) and write its results table; return the DataFrame.
 
-    On Ctrl-C the table of the runs finished so far is written before KeyboardInterrupt propagates.
+    ``out`` must be empty, new, or hold this very spec's sweep (which is resumed); ``overwrite`` moves what
+    it holds aside first (:func:`massbargain.agents.outdir.prepare_output_dir`). On Ctrl-C the table of the
+    runs finished so far is written before KeyboardInterrupt propagates.
     """
     import yaml
 
+    prepare_output_dir(out, spec.to_dict(), resume=True, overwrite=overwrite, what=SWEEP_KIND)
     out = prepare_out(out)
     atomic_write_text(out / "spec.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False))
     runs = spec.runs()
@@ -632,13 +673,19 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def add_runner_arguments(p: argparse.ArgumentParser, workers_help: str) -> None:
-    """The runner's options, shared by ``sweep`` and ``mode-map``: --backend, --workers, --address, --no-progress."""
+    """The runner's options, shared by ``sweep`` and ``mode-map``: --backend, --workers, --address, --no-progress,
+    --overwrite."""
     from massbargain.experiments.cli.main import positive_int
 
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
     p.add_argument("--workers", type=positive_int, help=workers_help)
     p.add_argument("--address", metavar="ADDR", help="Ray cluster address (--backend ray; default: a local instance)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="move what --out holds aside (to DIR.old-<time>, never deleted) and start afresh",
+    )
 
 
 def runner_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -660,12 +707,16 @@ def resumable(out: str | os.PathLike) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``massbargain sweep``."""
+    from massbargain.extras import require
+
+    require("train", "analysis", *(("ray",) if args.backend == "ray" else ()), what="massbargain sweep")
     options = runner_options(args)
     spec = SweepSpec.from_yaml(args.spec)
+    check_output_dir(args.out, spec.to_dict(), resume=True, overwrite=args.overwrite, what=SWEEP_KIND)
     runs = spec.runs()
-    done = finished_ids(args.out) & {r.run_id for r in runs}
+    done = set() if args.overwrite else finished_ids(args.out) & {r.run_id for r in runs}
     print(f"sweep: {len(runs)} runs ({len(done)} already finished in {args.out}), backend {args.backend}")
     with resumable(args.out):
-        df = sweep(spec, args.out, **options)
+        df = sweep(spec, args.out, overwrite=args.overwrite, **options)
     print(f"done: {len(df)} runs; table {Path(args.out) / 'results.csv'} (and results.parquet)")
     return 0
