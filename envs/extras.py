@@ -37,10 +37,13 @@ class MissingExtra(ImportError):
 
 
 def _importable(module: str) -> bool:
+    """True if ``module`` is installed: found, and not a mere namespace package (a folder of that name in the
+    working directory, such as Ray's /tmp/ray, is not Ray)."""
     try:
-        return importlib.util.find_spec(module) is not None
+        spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):  # a parent package missing, or a module without a spec
         return False
+    return spec is not None and spec.origin not in (None, "namespace")
 
 
 def missing(*extras: str) -> list[str]:
