@@ -36,6 +36,7 @@ __all__ = [
     "TrainConfig",
     "UserError",
     "default_config_path",
+    "read_config_file",
     "fitting_batch_size",
     "parse_assignment",
 ]
@@ -168,16 +169,7 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
         """Load a config from a YAML mapping of field names (keys missing from it keep ``base``'s values)."""
-        import yaml
-
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
-        return cls.from_dict(data, base=base, source=path.name)
+        return cls.from_dict(read_config_file(path), base=base, source=Path(path).name)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed."""
@@ -313,6 +305,23 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
     return key.strip(), yaml.safe_load(value)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The YAML mapping of a config file as it is (its fields not yet validated: see
+    :meth:`TrainConfig.from_dict`); ConfigError if the file is missing, not YAML or not a mapping."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must be a mapping of fields, got {type(data).__name__}")
+    return data
 
 
 def default_config_path() -> Path:

@@ -163,6 +163,15 @@ def test_evaluate_table_and_scenario_override(run_dir, capsys):
     assert "planner" not in capsys.readouterr().out
 
 
+def test_evaluate_takes_one_model_file_of_a_run(run_dir, capsys):
+    """Issue 17: evaluate runs/daye/model.zip said the path 'does not exist'."""
+    for path in (run_dir / "model.zip", next((run_dir / "checkpoints").glob("model_*_steps.zip"))):
+        assert main(["evaluate", str(path), "--episodes", "50", "--no-planner"]) == 0
+        assert capsys.readouterr().out.startswith(f"{run_dir} ({path.name} model, sampled actions) on changxing")
+    assert main(["evaluate", str(run_dir / "model.zip"), "--model", "final"]) == 2
+    assert "--model picks a model of a run directory: drop it" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "args, needles",
     [

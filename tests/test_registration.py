@@ -103,9 +103,13 @@ def test_import_is_light():
         import json, sys
         import gymnasium as gym
         import massbargain
-        env = gym.make("MassBargain-v0")
-        env.reset(seed=0)
-        env.step(0)
+        for env_id in massbargain.ENV_IDS:  # every registered id, single and vector
+            env = gym.make(env_id)
+            env.reset(seed=0)
+            env.step(0)
+            vec = gym.make_vec(env_id, num_envs=2)
+            vec.reset(seed=0)
+            vec.step([0, 0])
         print(json.dumps({{
             "heavy": [m for m in {HEAVY!r} if m in sys.modules],
             "registered": [i for i in massbargain.ENV_IDS if i in gym.registry],

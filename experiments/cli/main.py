@@ -44,7 +44,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from massbargain.agents.config import RUN_KIND, RunError, TrainConfig, UserError, fitting_batch_size
+from massbargain.agents.config import (
+    RUN_KIND,
+    RunError,
+    TrainConfig,
+    UserError,
+    fitting_batch_size,
+    read_config_file,
+)
 from massbargain.extras import MissingExtra, installed, require
 from massbargain.scenario import PRESETS, Scenario, ScenarioError
 
@@ -413,28 +420,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
         _print_next_steps(args.out)
         return 0
 
-    config = TrainConfig.default()
-    in_file: set[str] = set()
-    if args.config:
-        config = TrainConfig.from_yaml(args.config, base=config)
-        in_file = set(_yaml_keys(args.config))
-    changes: dict[str, Any] = {"out": args.out, "progress_bar": not args.no_progress}
+    # The defaults, then --config's fields, then the options; validated once, all together (a --config that
+    # fits only with --n-envs is fine).
+    default = TrainConfig.default()
+    fields: dict[str, Any] = read_config_file(args.config) if args.config else {}
     if args.scenario is not None:
-        changes["scenario"] = args.scenario
+        fields["scenario"] = args.scenario
     if args.overrides:
-        changes["overrides"] = {**config.overrides, **dict(args.overrides)}
+        fields["overrides"] = {**(fields.get("overrides") or default.overrides), **dict(args.overrides)}
     for field, value in (("timesteps", args.timesteps), ("seed", args.seed), ("n_envs", args.n_envs)):
         if value is not None:
-            changes[field] = value
-    rollout = config.n_steps * (args.n_envs or config.n_envs)
-    if args.n_envs is not None and "batch_size" not in in_file and rollout % config.batch_size:
+            fields[field] = value
+    n_steps, batch = fields.get("n_steps", default.n_steps), fields.get("batch_size", default.batch_size)
+    fits = not (_whole(n_steps) and _whole(batch)) or (n_steps * (args.n_envs or 1)) % batch == 0
+    if args.n_envs is not None and "batch_size" not in fields and not fits:
         # --n-envs that the default minibatch does not divide: the nearest minibatch that does.
-        changes["batch_size"] = fitting_batch_size(rollout, config.batch_size)
+        rollout = n_steps * args.n_envs
+        fields["batch_size"] = fitting_batch_size(rollout, batch)
         print(
-            f"note: batch_size {config.batch_size} does not divide the rollout ({config.n_steps} steps x "
-            f"{args.n_envs} envs = {rollout}); using batch_size {changes['batch_size']}"
+            f"note: batch_size {batch} does not divide the rollout ({n_steps} steps x {args.n_envs} envs = "
+            f"{rollout}); using batch_size {fields['batch_size']}"
         )
-    config = config.replace(**changes)
+    fields.update(out=args.out, progress_bar=not args.no_progress)
+    config = TrainConfig.from_dict(fields, base=default, source=Path(args.config).name if args.config else "")
     # The scenario and the output folder are checked before torch is imported, so that a mistake fails at once.
     from massbargain.agents.outdir import check_output_dir
 
@@ -447,11 +455,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _yaml_keys(path: str) -> list[str]:
-    import yaml
-
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    return [str(k) for k in data] if isinstance(data, Mapping) else []
+def _whole(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 1
 
 
 def _print_next_steps(out: str) -> None:
