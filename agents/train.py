@@ -8,7 +8,9 @@ Read :func:`train` top to bottom: it is the whole training run. The run director
       model.zip            the last model (end of training, or where Ctrl-C stopped it)
       best_model.zip       the model with the best periodic evaluation
       checkpoints/         model_<timesteps>_steps.zip every ``checkpoint_freq`` timesteps
-      metrics.json         evaluation history (one record per evaluation), best and final figures, timing
+      metrics.json         evaluation history (one record per evaluation), best and final figures, timing,
+                           and the best scripted baseline on the same evaluation episodes (``best_scripted``)
+      made_by.yaml         what made the folder: a training run and its identity (massbargain.agents.outdir)
       tb/PPO_1/            TensorBoard event files (``tensorboard --logdir RUN_DIR/tb``)
 
 Periodic evaluation plays ``eval_episodes`` episodes of the policy (sampled actions, as
