@@ -204,6 +204,23 @@ def resume_config(run_dir: str | os.PathLike, **changes: Any) -> TrainConfig:
 # --- periodic evaluation and checkpoints ------------------------------------------------------------
 
 
+def _folder_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder, or None if it is gone: a removed run directory that a later write
+    re-created (atomic writes make missing parents) is another folder."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if path.is_dir() else None
+
+
+def _vanished(run_dir: Path) -> RunError:
+    return RunError(
+        f"the run directory {str(run_dir)!r} disappeared during training (was it removed?); nothing more can be "
+        "saved: train again"
+    )
+
+
 class _RunMonitor(BaseCallback):
     """Every ``eval_freq`` timesteps: evaluate the (sampled) policy with common luck, log to TensorBoard,
     keep the best model and rewrite ``metrics.json``; every ``checkpoint_freq`` timesteps: save a checkpoint.
@@ -213,17 +230,15 @@ class _RunMonitor(BaseCallback):
         super().__init__()
         self.config, self.scenario, self.run_dir, self.metrics = config, scenario, run_dir, metrics
         self.next_eval = self.next_checkpoint = 0
+        self.folder = _folder_id(run_dir)
 
     def _on_training_start(self) -> None:
         self.next_eval = self.num_timesteps + self.config.eval_freq
         self.next_checkpoint = self.num_timesteps + self.config.checkpoint_freq
 
     def _on_rollout_end(self) -> None:
-        if not self.run_dir.is_dir():
-            raise RunError(
-                f"the run directory {str(self.run_dir)!r} disappeared during training (was it removed?); "
-                "nothing more can be saved: train again"
-            )
+        if _folder_id(self.run_dir) != self.folder:
+            raise _vanished(self.run_dir)
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self.next_eval:
@@ -463,6 +478,10 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
                     f"continue with: massbargain train --out {run_dir} --resume --timesteps {config.timesteps}"
                 )
                 raise TrainingInterrupted(run_dir, path, model.num_timesteps) from None
+            except OSError as exc:  # e.g. TensorBoard's writer, when the run directory was removed under it
+                if _folder_id(run_dir) != monitor.folder:
+                    raise _vanished(run_dir) from exc
+                raise
 
             # 6. Final evaluation (unless the last periodic one was at this very step), models and metrics.
             if not metrics["history"] or metrics["history"][-1]["timesteps"] != model.num_timesteps:
