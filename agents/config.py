@@ -3,7 +3,7 @@
 The defaults live in ``experiments/configs/ppo_default.yaml`` (installed as package data of
 ``massbargain.experiments``; reading it imports no experiment code). Every field is declared once below
 with its type, allowed range and meaning; validation errors name the field, the value and what is
-allowed, and unknown keys are refused with the list of valid ones.
+allowed, and unknown keys are refused with the closest valid one.
 
 Examples:
     >>> from massbargain.agents.config import TrainConfig
@@ -19,25 +19,35 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from massbargain import suggest
+
 __all__ = [
     "DEFAULT_CONFIG",
+    "RESUMABLE",
+    "RUN_KIND",
     "ConfigError",
+    "RunError",
     "TrainConfig",
     "UserError",
-    "atomic_write_text",
     "default_config_path",
+    "read_config_file",
+    "fitting_batch_size",
     "parse_assignment",
 ]
 
 #: File name of the default hyperparameters inside ``massbargain.experiments``' ``configs`` folder.
 DEFAULT_CONFIG = "ppo_default.yaml"
+#: Fields that may differ when a run is resumed; every other field is part of the run's identity
+#: (:meth:`TrainConfig.run_identity`).
+RESUMABLE = ("timesteps", "out", "progress_bar", "eval_freq", "eval_episodes", "checkpoint_freq", "torch_threads")
+#: What a training run directory holds, in its ``made_by.yaml`` (:mod:`massbargain.agents.outdir`).
+RUN_KIND = "training run"
 
 
 class UserError(Exception):
@@ -46,6 +56,12 @@ class UserError(Exception):
     The command line prints its message as ``massbargain: error: <message>`` and exits with status 2,
     without a traceback. The message says what is wrong and what to do instead.
     """
+
+
+class RunError(Exception):
+    """A failure while the work runs that is not a bug and not the user's input (a lost connection to a
+    Ray cluster, ...). The command line prints its message as ``massbargain: error: <message>`` and exits
+    with status 1, without a traceback."""
 
 
 class ConfigError(UserError, ValueError):
@@ -118,9 +134,11 @@ class TrainConfig:
         if rollout < 2:
             raise ConfigError(f"n_steps * n_envs must be at least 2, got {self.n_steps} * {self.n_envs}")
         if self.batch_size > rollout or rollout % self.batch_size:
+            envs = self.batch_size // math.gcd(self.batch_size, self.n_steps)  # n_envs multiples that fit
+            fit = fitting_batch_size(rollout, self.batch_size)
             raise ConfigError(
                 f"batch_size ({self.batch_size}) must divide the rollout size n_steps * n_envs "
-                f"({self.n_steps} * {self.n_envs} = {rollout})"
+                f"({self.n_steps} * {self.n_envs} = {rollout}); batch_size {fit} would, or n_envs a multiple of {envs}"
             )
 
     # --- construction -------------------------------------------------------------------------------
@@ -132,14 +150,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], base: TrainConfig | None = None, source: str = "") -> TrainConfig:
         """A config from a mapping of field names to values, on top of ``base`` (default: the dataclass
-        defaults). Unknown keys are refused with the list of valid ones."""
+        defaults). Unknown keys are refused with the closest valid one."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"{source or 'a training config'} must be a mapping of fields, got {type(data).__name__}")
         known = cls.field_names()
         unknown = [k for k in data if k not in known]
         if unknown:
             where = f"{source}: " if source else ""
-            raise ConfigError(f"{where}unknown config key {unknown[0]!r}; valid keys: {', '.join(known)}")
+            hint = "valid keys: the fields of experiments/configs/ppo_default.yaml"
+            raise ConfigError(where + suggest.unknown("config key", unknown[0], known, where=hint))
         try:
             if base is None:
                 return cls(**data)
@@ -150,16 +169,7 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
         """Load a config from a YAML mapping of field names (keys missing from it keep ``base``'s values)."""
-        import yaml
-
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
-        return cls.from_dict(data, base=base, source=path.name)
+        return cls.from_dict(read_config_file(path), base=base, source=Path(path).name)
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A validated copy with some fields changed."""
@@ -173,6 +183,13 @@ class TrainConfig:
             value = getattr(self, f.name)
             out[f.name] = dict(value) if isinstance(value, Mapping) else list(value) if f.name == "net_arch" else value
         return out
+
+    def run_identity(self, scenario: Any) -> dict[str, Any]:
+        """What makes two training runs the same run: every field but those of :data:`RESUMABLE`, and the
+        fully resolved ``scenario`` (a :class:`massbargain.Scenario`: a preset or YAML file may change
+        between runs). A run directory holds one identity (:mod:`massbargain.agents.outdir`)."""
+        fields = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE}
+        return {**fields, "resolved_scenario": scenario.to_dict()}
 
     def ppo_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``stable_baselines3.PPO`` (without policy, env and logging)."""
@@ -264,6 +281,16 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
     raise AssertionError(f"unknown kind {kind!r} of field {name}")
 
 
+def fitting_batch_size(rollout: int, wanted: int) -> int:
+    """The divisor of ``rollout`` nearest to ``wanted`` by ratio (the smaller on a tie), at least 2 where the
+    rollout allows: a minibatch size that fits ``n_steps * n_envs``. E.g. 160 for a rollout of 160 and 256
+    wanted, 320 for 320."""
+    small = [d for d in range(1, math.isqrt(rollout) + 1) if rollout % d == 0]
+    divisors = sorted({*small, *(rollout // d for d in small)})
+    usable = [d for d in divisors if d >= 2] or divisors
+    return min(usable, key=lambda d: (abs(math.log(d / wanted)), d))
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``"field=value"`` as ``(field, value)``, the value read as YAML (``n_envs=32`` gives the int 32).
 
@@ -280,23 +307,23 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(value)
 
 
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The YAML mapping of a config file as it is (its fields not yet validated: see
+    :meth:`TrainConfig.from_dict`); ConfigError if the file is missing, not YAML or not a mapping."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {str(path)!r} must be a mapping of fields, got {type(data).__name__}")
+    return data
+
+
 def default_config_path() -> Path:
     """Path of ``ppo_default.yaml`` (package data of ``massbargain.experiments``)."""
     return Path(str(resources.files("massbargain.experiments").joinpath("configs", DEFAULT_CONFIG)))
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
-
-    A reader sees either the old file or the new one, never half of one (e.g. a sweep or notebook
-    reading metrics while training writes them, or an interrupted run)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from massbargain.agents.config import UserError
 from massbargain.scenario import Scenario
 
 __all__ = ["MODEL_FILES", "TrainedAgent", "load_agent", "read_run_config"]
@@ -120,24 +121,48 @@ class TrainedAgent:
         return f"TrainedAgent({self.name!r}{where})"
 
 
+def _first_line(exc: BaseException, limit: int = 100) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def read_run_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """The resolved configuration a training run wrote (``config.yaml``), as a dict.
 
-    Raises FileNotFoundError (with what to do) if ``run_dir`` is not a run directory.
+    Raises FileNotFoundError (with what to do) if ``run_dir`` does not exist or holds no ``config.yaml``,
+    and UserError if it is another command's output (a sweep, a mode map) or its ``config.yaml`` is not a
+    training run's.
     """
     import yaml
 
+    from massbargain.agents.config import RUN_KIND
+    from massbargain.agents.outdir import made_by
+
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise UserError(f"{str(run_dir)!r} is a file; pass the run directory that holds it")
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {str(run_dir)!r} does not exist; train one with `massbargain train`")
+    record = made_by(run_dir) or {}
+    if record.get("what") not in (None, RUN_KIND):
+        inside = " (its trained models are in models/<run_id>/)" if (run_dir / "models").is_dir() else ""
+        raise UserError(
+            f"{str(run_dir)!r} holds a {record['what']}, not a training run; pass a run directory written by "
+            f"`massbargain train`{inside}"
+        )
     path = run_dir / "config.yaml"
     if not path.is_file():
         raise FileNotFoundError(
             f"{str(run_dir)!r} is not a run directory (no config.yaml); pass a directory written by `massbargain train`"
         )
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise FileNotFoundError(f"{str(path)!r} is not a run configuration")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{str(path)!r} is not valid YAML ({type(exc).__name__}); is it a run's config.yaml?") from None
+    if not isinstance(data, dict) or not isinstance(data.get("config"), dict) or "scenario" not in data:
+        raise UserError(
+            f"{str(path)!r} is not a training run's configuration; pass a run directory written by `massbargain train`"
+        )
     return data
 
 
@@ -161,6 +186,8 @@ def load_agent(
 
     Raises:
         FileNotFoundError: the run directory or the model file does not exist.
+        UserError: the model file is not a loadable model (damaged, or another program's file), or
+            ``run_dir`` is not a training run.
         ValueError: ``which`` is none of the above.
     """
     from stable_baselines3 import PPO
@@ -177,7 +204,16 @@ def load_agent(
         raise ValueError(f"which must be 'best', 'final' or the path of a model .zip, got {which!r}")
     if not path.is_file():
         raise FileNotFoundError(f"no model {path.name!r} in {str(run_dir)!r}; has the run saved a model yet?")
-    model = PPO.load(path, device="cpu")
+    try:
+        model = PPO.load(path, device="cpu")
+    except OSError:
+        raise
+    except Exception as exc:  # whatever a damaged or foreign file makes the zip, JSON or torch readers raise
+        other = "; the last model may load (--model final)" if which == "best" else ""
+        raise UserError(
+            f"{str(path)!r} is not a loadable model ({type(exc).__name__}: {_first_line(exc)}): damaged, or not "
+            f"saved by massbargain train{other}"
+        ) from exc
     scenario = None
     if isinstance(config.get("scenario"), dict):
         scenario = Scenario.from_dict(config["scenario"])

@@ -8,7 +8,9 @@ Read :func:`train` top to bottom: it is the whole training run. The run director
       model.zip            the last model (end of training, or where Ctrl-C stopped it)
       best_model.zip       the model with the best periodic evaluation
       checkpoints/         model_<timesteps>_steps.zip every ``checkpoint_freq`` timesteps
-      metrics.json         evaluation history (one record per evaluation), best and final figures, timing
+      metrics.json         evaluation history (one record per evaluation), best and final figures, timing,
+                           and the best scripted baseline on the same evaluation episodes (``best_scripted``)
+      made_by.yaml         what made the folder: a training run and its identity (massbargain.agents.outdir)
       tb/PPO_1/            TensorBoard event files (``tensorboard --logdir RUN_DIR/tb``)
 
 Periodic evaluation plays ``eval_episodes`` episodes of the policy (sampled actions, as
@@ -43,7 +45,6 @@ import io
 import json
 import os
 import platform
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
@@ -59,16 +60,19 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 import massbargain  # noqa: F401  (registers the environment ids)
-from massbargain.agents.config import ConfigError, TrainConfig, UserError, atomic_write_text
+from massbargain.agents.config import RESUMABLE, RUN_KIND, ConfigError, RunError, TrainConfig, UserError
 from massbargain.agents.evaluation import summarize
 from massbargain.agents.loading import TrainedAgent
+from massbargain.agents.outdir import atomic_write_bytes, atomic_write_text, prepare_output_dir
 from massbargain.agents.planner import evaluate_policy
 from massbargain.agents.sb3_vec import make_sb3_vec_env
 from massbargain.scenario import Scenario
 
 __all__ = [
     "EVAL_SEED",
+    "RESUMABLE",
     "TrainingInterrupted",
+    "best_scripted",
     "latest_model",
     "make_ppo",
     "make_training_env",
@@ -79,6 +83,7 @@ __all__ = [
     "schedule_callbacks",
     "torch_settings",
     "train",
+    "verdict",
 ]
 
 #: Periodic evaluations use seed ``EVAL_SEED + config.seed``: episodes apart from the command line's
@@ -86,10 +91,8 @@ __all__ = [
 EVAL_SEED = 1_000_000
 ENV_ID = "MassBargain-v1"
 TB_NAME = "PPO"
-#: Fields that may differ when a run is resumed; every other field must match the stored configuration.
 #: Largest offset of ACCEPT's logit during the warmup (exp(-10): ACCEPT all but never taken).
 ACCEPT_OFFSET = 10.0
-RESUMABLE = ("timesteps", "out", "progress_bar", "eval_freq", "eval_episodes", "checkpoint_freq", "torch_threads")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -144,19 +147,9 @@ def package_versions() -> dict[str, str]:
 def save_model(model: PPO, path: str | os.PathLike) -> Path:
     """``model.save`` to ``path`` atomically (write a temporary file in the folder, then rename), so an
     interrupted run or a concurrent reader never sees half a model."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     model.save(buffer)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -211,9 +204,27 @@ def resume_config(run_dir: str | os.PathLike, **changes: Any) -> TrainConfig:
 # --- periodic evaluation and checkpoints ------------------------------------------------------------
 
 
+def _folder_id(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder, or None if it is gone: a removed run directory that a later write
+    re-created (atomic writes make missing parents) is another folder."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if path.is_dir() else None
+
+
+def _vanished(run_dir: Path) -> RunError:
+    return RunError(
+        f"the run directory {str(run_dir)!r} disappeared during training (was it removed?); nothing more can be "
+        "saved: train again"
+    )
+
+
 class _RunMonitor(BaseCallback):
     """Every ``eval_freq`` timesteps: evaluate the (sampled) policy with common luck, log to TensorBoard,
     keep the best model and rewrite ``metrics.json``; every ``checkpoint_freq`` timesteps: save a checkpoint.
+    After each rollout (before its logs are written): stop with a RunError if the run directory is gone.
     ``on_evaluation(record)``, if given, is called after each evaluation (see :func:`train`)."""
 
     def __init__(
@@ -228,10 +239,15 @@ class _RunMonitor(BaseCallback):
         self.config, self.scenario, self.run_dir, self.metrics = config, scenario, run_dir, metrics
         self.on_evaluation = on_evaluation
         self.next_eval = self.next_checkpoint = 0
+        self.folder = _folder_id(run_dir)
 
     def _on_training_start(self) -> None:
         self.next_eval = self.num_timesteps + self.config.eval_freq
         self.next_checkpoint = self.num_timesteps + self.config.checkpoint_freq
+
+    def _on_rollout_end(self) -> None:
+        if _folder_id(self.run_dir) != self.folder:
+            raise _vanished(self.run_dir)
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self.next_eval:
@@ -368,6 +384,7 @@ def train(
     config: TrainConfig,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     log: Any = print,
     on_evaluation: Callable[[dict[str, Any]], None] | None = None,
 ) -> Path:
@@ -378,6 +395,8 @@ def train(
         resume: continue the run in ``config.out`` from its latest model up to ``config.timesteps`` in
             total. Only the fields in :data:`RESUMABLE` may differ from the stored configuration; the
             scenario is the stored, fully resolved one.
+        overwrite: if ``config.out`` holds anything, move it aside into a sibling folder first
+            (:func:`massbargain.agents.outdir.prepare_output_dir`; never deletes).
         log: where progress messages go (``print`` by default; ``None`` for silence).
         on_evaluation: called with each evaluation's record (``timesteps``, ``mean_return``, ... as in
             ``metrics.json``'s history), periodic and final, after ``metrics.json`` is written. An exception
@@ -385,8 +404,9 @@ def train(
             directory then holds the models and metrics written so far.
 
     Raises:
-        UserError (ConfigError): no ``out``; ``out`` already holds a run and ``resume`` is false;
-            ``resume`` on a directory without a run, or with a total not above the timesteps done.
+        UserError (ConfigError, OutputDirError): no ``out``; ``out`` holds another configuration's run, or
+            this configuration's and ``resume`` is false; ``resume`` on a directory without a run, or with
+            a total not above the timesteps done; ``resume`` with ``overwrite``.
         massbargain.ScenarioError: an unknown preset, scenario key or value.
         TrainingInterrupted: Ctrl-C; a loadable model was saved first (``model.zip``).
     """
@@ -394,23 +414,18 @@ def train(
     if config.out is None:
         raise ConfigError("out: give a run directory to write (massbargain train --out DIR)")
     run_dir = Path(config.out)
+    if resume and overwrite:
+        raise ConfigError("resume continues the run in out and overwrite moves it aside: pass one of them")
 
-    # 1. The scenario and the run directory: fresh, or the stored state of the run to resume.
+    # 1. The scenario and the run directory (one rule for output directories: massbargain.agents.outdir):
+    #    fresh, or the stored state of the run to resume.
     if resume:
-        stored = resume_config(run_dir)
-        changed = [
-            k for k in TrainConfig.field_names() if k not in RESUMABLE and getattr(config, k) != getattr(stored, k)
-        ]
-        if changed:
-            k = changed[0]
-            raise ConfigError(
-                f"--resume continues {str(run_dir)!r} with its own configuration; {k} differs "
-                f"(stored {getattr(stored, k)!r}, given {getattr(config, k)!r})"
-            )
         from massbargain.agents.loading import read_run_config
 
+        resume_config(run_dir)  # a run directory with a training configuration, or a UserError saying so
         run_info = read_run_config(run_dir)
         scenario = Scenario.from_dict(run_info["scenario"])
+        prepare_output_dir(run_dir, config.run_identity(scenario), resume=True, overwrite=False, what=RUN_KIND, log=say)
         found = latest_model(run_dir)
         if found is None:
             raise UserError(f"{str(run_dir)!r} holds no loadable model to resume; train it afresh")
@@ -424,11 +439,8 @@ def train(
         metrics.setdefault("history", [])
     else:
         scenario = resolve_scenario(config.scenario, config.overrides)
-        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-            raise UserError(
-                f"run directory {str(run_dir)!r} already exists and is not empty; "
-                f"pass --resume to continue it, or choose another --out"
-            )
+        identity = config.run_identity(scenario)
+        prepare_output_dir(run_dir, identity, resume=False, overwrite=overwrite, what=RUN_KIND, log=say)
         run_info = {
             "config": config.to_dict(),
             "scenario": scenario.to_dict(),
@@ -488,6 +500,10 @@ def train(
                     f"continue with: massbargain train --out {run_dir} --resume --timesteps {config.timesteps}"
                 )
                 raise TrainingInterrupted(run_dir, path, model.num_timesteps) from None
+            except OSError as exc:  # e.g. TensorBoard's writer, when the run directory was removed under it
+                if _folder_id(run_dir) != monitor.folder:
+                    raise _vanished(run_dir) from exc
+                raise
 
             # 6. Final evaluation (unless the last periodic one was at this very step), models and metrics.
             if not metrics["history"] or metrics["history"][-1]["timesteps"] != model.num_timesteps:
@@ -495,6 +511,7 @@ def train(
                 model.logger.dump(model.num_timesteps)
             save_model(model, run_dir / "model.zip")
             metrics["final"] = metrics["history"][-1]
+            metrics["best_scripted"] = best_scripted(scenario, config.eval_episodes, EVAL_SEED + config.seed)
             _finish(metrics, session, model, started, "complete", config.seed)
             _write_json(run_dir / "metrics.json", metrics)
             atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(run_info, sort_keys=False))
@@ -504,9 +521,43 @@ def train(
                 f"final mean return {final['mean_return']:+.3f} ± {final['return_ci95']:.3f}, "
                 f"best {best['mean_return']:+.3f} at {best['timesteps']} (evaluation seed {EVAL_SEED + config.seed})"
             )
+            say(verdict(best, metrics["best_scripted"], config))
         finally:
             env.close()
     return run_dir
+
+
+def best_scripted(scenario: Scenario, episodes: int, seed: int) -> dict[str, Any]:
+    """The best scripted baseline (all but ``random``) on the run's evaluation episodes (the same seed and
+    common luck as the periodic evaluations): ``{"name", "mean_return", "returns": {baseline: mean}}``."""
+    from massbargain.agents.baselines import BASELINES
+
+    returns = {
+        name: float(evaluate_policy(policy, scenario, episodes, seed, common_luck=True).returns.mean())
+        for name, policy in BASELINES.items()
+        if name != "random"
+    }
+    name = max(returns, key=returns.__getitem__)
+    return {"name": name, "mean_return": returns[name], "returns": returns}
+
+
+def verdict(best: dict[str, Any], scripted: dict[str, Any], config: TrainConfig) -> str:
+    """One line: the best model against the best scripted baseline on the same evaluation episodes, and
+    what to try when it trails (the levers docs/TRAINING.md describes)."""
+    mine, theirs, name = best["mean_return"], scripted["mean_return"], scripted["name"]
+    same = f"on the same {config.eval_episodes} evaluation episodes"
+    if mine > theirs:
+        return (
+            f"verdict: the agent's best model ({mine:+.3f}) is above the best scripted baseline, {name} "
+            f"({theirs:+.3f}), {same}; 'massbargain evaluate' gives intervals"
+        )
+    passive = best.get("passive_share", 0.0)
+    collapse = f"; it has collapsed to waiting ({passive:.0%} of episodes passive)" if passive >= 0.9 else ""
+    return (
+        f"verdict: the agent trails the best scripted baseline: best model {mine:+.3f} vs {name} {theirs:+.3f} "
+        f"{same}{collapse}. Try another --seed, more --timesteps (e.g. {2 * config.timesteps}), or a --config "
+        f"with a higher ent_coef or a longer accept_warmup (docs/TRAINING.md, 'How the defaults were chosen')"
+    )
 
 
 def _finish(

@@ -13,6 +13,7 @@ from massbargain import core
 from massbargain.actions import ACTION_MODE, Action, EndReason, Outcome, Response, Severity
 from massbargain.core import OBSERVATION_FIELDS
 from massbargain.scenario import LATEST_VERSION, Scenario
+from massbargain.suggest import unknown
 from massbargain.superior import Superior
 
 __all__ = ["MassBargainEnv", "ScenarioSpec", "check_action"]
@@ -111,8 +112,10 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
     ```
 
     * ``scenario``: a preset name (``baseline``, ``changxing``, ``daye``), a :class:`Scenario`, a dict of
-      overrides (dotted or nested keys) applied to ``preset``, or a YAML path. Also accepted per episode
-      as ``reset(options={"scenario": ...})``.
+      overrides (dotted or nested keys) applied to ``preset``, or a YAML path. Also accepted per episode:
+      ``reset(options={"scenario": ...})`` plays that episode under it, and a later ``reset()`` without the
+      option goes back to the constructor's scenario (``default_scenario``). ``scenario`` is the only
+      option; another key raises ValueError.
     * ``preset``: the base preset of dict overrides (each registered id sets its own).
     * ``version``: the model version of preset names (1, the default; 0 for the v0 presets). Each registered
       id sets its own; a ``Scenario`` object is used as it is.
@@ -148,6 +151,7 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.preset, self.version = preset, version
         self.scenario = Scenario.resolve(scenario, base=preset, version=version)
+        self.default_scenario = self.scenario  # what a reset() without options["scenario"] plays
         self.render_mode = render_mode
         self.superior = superior if superior is not None else core._DEFAULT_SUPERIOR
         self.action_space = spaces.Discrete(len(Action))
@@ -157,9 +161,21 @@ class MassBargainEnv(gym.Env[np.ndarray, np.int64]):
         self._history: list[dict[str, Any]] = []
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict]:
+        """Start an episode; returns its first observation and the hidden variables in ``info``.
+
+        ``options={"scenario": spec}`` (a spec as at construction) plays this episode under ``spec``; the
+        option holds for this episode only: a later ``reset()`` without it plays the constructor's scenario
+        again. ``scenario`` is the only option; another key raises ValueError.
+        """
         super().reset(seed=seed)
-        if options and "scenario" in options:
-            self.scenario = Scenario.resolve(options["scenario"], base=self.preset, version=self.version)
+        options = options or {}
+        for key in options:
+            if key != "scenario":
+                raise ValueError(unknown("reset option", key, ["scenario"]))
+        spec = options.get("scenario")
+        self.scenario = (
+            self.default_scenario if spec is None else Scenario.resolve(spec, base=self.preset, version=self.version)
+        )
         self.state = core.initial_state(self.scenario, self.np_random, None)
         self._done = False
         self._history = []

@@ -71,6 +71,9 @@ def ansi(history: list[dict[str, Any]], scenario: Scenario) -> str:
 def rgb_array(history: list[dict[str, Any]], scenario: Scenario) -> np.ndarray:
     """A dashboard of the episode so far: crowd, radical share, disorder, evidence; actions and responses."""
     global _figure
+    from massbargain.extras import require
+
+    require("render", what="render_mode='rgb_array'")
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -95,7 +98,9 @@ def rgb_array(history: list[dict[str, Any]], scenario: Scenario) -> np.ndarray:
     ax.set_ylim(0, 1.15)
     ax.set_xlabel("day")
     ax.set_title(f"{scenario.name}: red lines = superior warns, represses or concedes", fontsize=9)
-    ax.legend(loc="upper left", fontsize=7)
+    # Below the axes, so that it covers neither the curves nor the action labels along the top.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=4, fontsize=7, frameon=False)
+    fig.subplots_adjust(bottom=0.24)
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from massbargain.suggest import unknown
+
 __all__ = [
     "LATEST_VERSION",
     "MODEL_VERSIONS",
@@ -664,7 +666,7 @@ class Scenario:
         if presets is None:
             raise ScenarioError(f"unknown model version {version!r}; known versions: {list(PRESETS_BY_VERSION)}")
         if not isinstance(name, str) or name not in presets:
-            raise ScenarioError(f"unknown preset {name!r}; known presets: {', '.join(sorted(presets))}")
+            raise ScenarioError(unknown("preset", name, sorted(presets)))
         return presets[name]
 
     @classmethod
@@ -735,7 +737,7 @@ class Scenario:
                 continue
             group, _, attr = key.partition(".")
             if key not in _VALID_KEYS:
-                raise ScenarioError(f"unknown scenario key {key!r}; valid keys: {', '.join(valid_keys())}")
+                raise ScenarioError(unknown("scenario key", key, _VALID_KEYS, where=_KEYS_HINT))
             changes.setdefault(group, {})[attr] = _coerce(key, value)
         groups = {g: dataclasses.replace(getattr(self, g), **kw) for g, kw in changes.items()}
         return dataclasses.replace(self, name=name, **groups)
@@ -777,7 +779,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         full = f"{prefix}{key}"
         if isinstance(value, Mapping):
             if full not in _GROUPS:
-                raise ScenarioError(f"unknown scenario group {full!r}; groups: {', '.join(_GROUPS)}")
+                raise ScenarioError(unknown("scenario group", full, _GROUPS))
             out.update(_flatten(value, prefix=f"{full}."))
         else:
             out[full] = value
@@ -786,6 +788,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 _RANGES = {f"{g}.{f.name}": f.metadata["range"] for g, cls in _GROUPS.items() for f in dataclasses.fields(cls)}
 _VALID_KEYS = tuple(_RANGES)
+_KEYS_HINT = f"keys are GROUP.FIELD, groups: {', '.join(_GROUPS)} (every key: massbargain.scenario.valid_keys())"
 
 
 def parameter_table() -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from massbargain.actions import ACTION_MODE, Action
 from massbargain.core import OBSERVATION_FIELDS
 from massbargain.env import ScenarioSpec, check_action
 from massbargain.scenario import LATEST_VERSION, Scenario
+from massbargain.suggest import unknown
 from massbargain.superior import Superior
 
 __all__ = ["DEFAULT_AUTORESET_MODE", "MassBargainVectorEnv"]
@@ -107,7 +108,9 @@ class MassBargainVectorEnv(VectorEnv):
 
     * ``num_envs``: number of copies.
     * ``scenario``, ``preset``, ``superior``: as for :class:`massbargain.MassBargainEnv`; one scenario for
-      every copy (also accepted as ``reset(options={"scenario": ...})``, which restarts all copies).
+      every copy. Also accepted as ``reset(options={"scenario": ...})``, which restarts all copies under it
+      until the next ``reset()``: a reset of every copy without the option goes back to the constructor's
+      scenario (``default_scenario``); see :meth:`reset`.
     * ``autoreset_mode``: an :class:`gymnasium.vector.AutoresetMode` or its value (``"NextStep"``,
       ``"SameStep"``, ``"Disabled"``); default ``NEXT_STEP``.
     * ``render_mode``: only ``None``; render one copy with ``gym.make(id, render_mode=...)``.
@@ -157,6 +160,7 @@ class MassBargainVectorEnv(VectorEnv):
         self.render_mode = None
         self.preset, self.version = preset, version
         self.scenario = Scenario.resolve(scenario, base=preset, version=version)
+        self.default_scenario = self.scenario  # what a reset() of every copy without options["scenario"] plays
         self.superior = superior if superior is not None else core._DEFAULT_SUPERIOR
         self.single_action_space = spaces.Discrete(_N_ACTIONS)
         self.single_observation_space = spaces.Box(0.0, 1.0, shape=(len(OBSERVATION_FIELDS),), dtype=np.float32)
@@ -181,22 +185,35 @@ class MassBargainVectorEnv(VectorEnv):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start new episodes in every copy (or in those of ``options["reset_mask"]``).
 
-        Options: ``scenario`` (a scenario spec, as at construction; restarts every copy) and
-        ``reset_mask`` (a bool array of shape ``(num_envs,)``: restart only those copies, the others keep
-        their episode). Returns the observations of every copy and the hidden variables of the restarted
-        ones in ``info``.
+        Options (another key raises ValueError):
+
+        * ``scenario``: a scenario spec, as at construction. Every copy restarts under it, and it holds
+          until the next ``reset()``, autoresets included. A later reset of every copy without it goes back
+          to the constructor's scenario (``default_scenario``), as the single env does.
+        * ``reset_mask``: a bool array of shape ``(num_envs,)``: restart only those copies, the others keep
+          their episode. A partial reset keeps the scenario in force (the other copies still play under it),
+          so it cannot carry ``scenario``.
+
+        Returns the observations of every copy and the hidden variables of the restarted ones in ``info``.
         """
         super().reset(seed=self._one_seed(seed))
         options = dict(options or {})
+        for key in options:
+            if key not in ("scenario", "reset_mask"):
+                raise ValueError(unknown("reset option", key, ["scenario", "reset_mask"]))
         mask = options.pop("reset_mask", None)
         if mask is not None:
             mask = self._check_mask(mask)
-        if "scenario" in options:
-            if mask is not None and not mask.all():
-                raise ValueError(
-                    "options['scenario'] changes every copy; it cannot be combined with a partial reset_mask"
-                )
-            self.scenario = Scenario.resolve(options["scenario"], base=self.preset, version=self.version)
+        partial = mask is not None and not mask.all()
+        spec = options.get("scenario")
+        if partial and spec is not None:
+            raise ValueError("options['scenario'] changes every copy; it cannot be combined with a partial reset_mask")
+        if not partial:
+            self.scenario = (
+                self.default_scenario
+                if spec is None
+                else Scenario.resolve(spec, base=self.preset, version=self.version)
+            )
         if mask is None or self.state is None or self.state.batch_size != self.num_envs:
             mask = np.ones(self.num_envs, dtype=bool)
             self._block = None  # starts drawn ahead belong to the old stream (or scenario)

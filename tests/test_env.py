@@ -417,8 +417,10 @@ def test_bad_scenarios_at_construction_raise():
         assert name in str(excinfo.value)
     with pytest.raises(ScenarioError, match=r"brokers\.recklessness"):
         MassBargainEnv({"brokers.recklessness": 1.5})
-    with pytest.raises(ScenarioError, match=r"utility\.stakes"):
-        MassBargainEnv({"brokers.recklesness": 0.5})  # the message lists the valid keys
+    with pytest.raises(ScenarioError, match=r"did you mean 'brokers\.recklessness'\?$"):
+        MassBargainEnv({"brokers.recklesness": 0.5})  # a typo: the closest key
+    with pytest.raises(ScenarioError, match=r"groups: population, .*horizon"):
+        MassBargainEnv({"nonsense": 0.5})  # nothing close: how keys are made, not a list of every key
     with pytest.raises(ScenarioError):
         MassBargainEnv(42)  # type: ignore[arg-type]
     with pytest.raises(ScenarioError):

@@ -104,6 +104,24 @@ def test_mode_map_resumes_and_is_reproducible(tiny_map: tuple[Path, dict]) -> No
         assert fresh[col] == pytest.approx(old[col], abs=1e-12), col
 
 
+def test_a_map_folder_refuses_another_configuration(
+    tiny_map: tuple[Path, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 17: the quick map and the full map written to one folder replaced each other silently."""
+    out, _ = tiny_map
+    report = (out / "report.md").read_text()
+    with pytest.raises(UserError, match=r"holds a mode map of another configuration \(seeds: 2 there, 3 here\)"):
+        mode_map(TINY.replace(seeds=3), out, progress=False, log=None)
+    assert main(["mode-map", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    # Only the keys that differ are named (the recklessness axis is the same in both).
+    head = f"massbargain: error: {str(out)!r} holds a mode map of another configuration (monitoring: [0.0, 1.0] there"
+    assert err.startswith(head) and "recklessness" not in err
+    assert "--overwrite" in err and err.count("\n") == 1
+    assert (out / "report.md").read_text() == report  # nothing replaced
+    assert TINY.replace(workers=2).identity() == TINY.identity()  # the workers do not change the results
+
+
 def test_context_env_observes_the_drawn_cell() -> None:
     base = Scenario.preset("baseline")
     cells = [
@@ -181,7 +199,7 @@ def test_cli_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     bad.write_text("recklessnes: [0.1]\n")
     assert main(["mode-map", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "unknown mode-map key 'recklessnes'" in err and "valid keys" in err and err.count("\n") == 1
+    assert "unknown mode-map key 'recklessnes'; did you mean 'recklessness'?" in err and err.count("\n") == 1
     assert main(["mode-map", "--quick", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert ModeMapConfig.default(quick=True).seeds >= 2 and ModeMapConfig.default().seeds >= 3
 

@@ -119,9 +119,13 @@ def test_import_is_light():
         import json, sys
         import gymnasium as gym
         import massbargain
-        env = gym.make("MassBargain-v1")
-        env.reset(seed=0)
-        env.step(0)
+        for env_id in massbargain.ENV_IDS:  # every registered id, single and vector
+            env = gym.make(env_id)
+            env.reset(seed=0)
+            env.step(0)
+            vec = gym.make_vec(env_id, num_envs=2)
+            vec.reset(seed=0)
+            vec.step([0, 0])
         print(json.dumps({{
             "heavy": [m for m in {HEAVY!r} if m in sys.modules],
             "registered": [i for i in massbargain.ENV_IDS if i in gym.registry],
@@ -223,8 +227,40 @@ def test_reset_options_scenario(mb):
 def test_reset_options_without_scenario_change_nothing(mb):
     env = gym.make("MassBargain-Changxing-v1")
     env.reset(seed=0, options={})
-    env.reset(seed=0, options={"something_else": 1})
+    env.reset(seed=0, options={"scenario": None})
     assert env.unwrapped.scenario == mb.Scenario.preset("changxing")
+
+
+def test_reset_options_scenario_holds_for_that_episode_only(mb):
+    """Per-episode semantics: a later reset() without the option plays the constructor's scenario again."""
+    made = {"utility.stakes": 0.3}
+    env = gym.make("MassBargain-Daye-v0", scenario=made)
+    default = mb.Scenario.preset("daye").with_overrides(made)
+    short = {"horizon.days": 2}
+    obs, _ = env.reset(seed=0, options={"scenario": short})
+    assert env.unwrapped.scenario == mb.Scenario.preset("daye").with_overrides(short)
+    assert env.unwrapped.default_scenario == default
+    days, terminated = 0, False
+    while not terminated:
+        _, _, terminated, _, _ = env.step(0)
+        days += 1
+    assert days == 2
+    obs, _ = env.reset()  # no option: the constructor's scenario again, and its 30-day deadline
+    assert env.unwrapped.scenario == default
+    assert obs[mb.OBS_INDEX["stakes"]] == pytest.approx(0.3)
+    for _ in range(5):
+        _, _, terminated, _, _ = env.step(0)
+    assert not terminated
+
+
+@pytest.mark.parametrize("kind", ["single", "vector"])
+def test_reset_refuses_unknown_options_with_a_suggestion(mb, kind):
+    env = gym.make("MassBargain-v0") if kind == "single" else gym.make_vec("MassBargain-v0", num_envs=2)
+    with pytest.raises(ValueError, match=r"unknown reset option 'scenrio'; did you mean 'scenario'\?"):
+        env.reset(seed=0, options={"scenrio": "daye"})
+    with pytest.raises(ValueError, match="unknown reset option 'something_else'"):
+        env.reset(seed=0, options={"something_else": 1})
+    assert env.unwrapped.scenario == mb.Scenario.preset("baseline")
 
 
 def test_env_package_imports_nothing_from_agents() -> None:

@@ -145,17 +145,34 @@ def test_whole_number_fields_refuse_fractions():
         Scenario().with_overrides({"horizon.days": 2.5})
 
 
-def test_unknown_dotted_key_raises_listing_valid_keys():
+@pytest.mark.parametrize(
+    "key, suggestion",
+    [
+        ("brokers.recklesness", "brokers.recklessness"),  # a typo in the field
+        ("brokrs.recklessness", "brokers.recklessness"),  # a typo in the group
+        ("recklessness", "brokers.recklessness"),  # the group left out
+        ("superior.recklessness", "brokers.recklessness"),  # the wrong group
+        ("utility.stake", "utility.stakes"),
+    ],
+)
+def test_unknown_dotted_key_suggests_the_closest_one(key, suggestion):
     with pytest.raises(ScenarioError) as excinfo:
-        Scenario().with_overrides({"brokers.recklesness": 0.5})
-    message = str(excinfo.value)
-    assert "brokers.recklesness" in message
-    for key in ("brokers.recklessness", "utility.stakes", "horizon.days", "superior.monitoring"):
-        assert key in message
+        Scenario().with_overrides({key: 0.5})
+    assert str(excinfo.value) == f"unknown scenario key {key!r}; did you mean {suggestion!r}?"
+
+
+def test_unknown_key_without_a_close_one_says_how_keys_are_made_in_one_short_line():
+    for key in ("nonsense", "brokers.nonsense"):
+        with pytest.raises(ScenarioError) as excinfo:
+            Scenario().with_overrides({key: 0.5})
+        message = str(excinfo.value)
+        assert message.startswith(f"unknown scenario key {key!r}; keys are GROUP.FIELD, groups: population")
+        assert "valid_keys()" in message and "did you mean" not in message
+        assert len(message) < 250 and "\n" not in message  # not a list of every key
 
 
 def test_unknown_group_in_a_nested_dict_raises():
-    with pytest.raises(ScenarioError, match="brokerz"):
+    with pytest.raises(ScenarioError, match="unknown scenario group 'brokerz'; did you mean 'brokers'"):
         Scenario.from_dict({"brokerz": {"recklessness": 0.5}})
 
 

@@ -120,13 +120,17 @@ def test_interrupted_sweep_resumes_without_lost_or_duplicated_runs(tmp_path: Pat
 @pytest.mark.parametrize(
     ("spec", "words"),
     [
-        ({"grid": {"brokers.recklessnes": [0.1]}}, ["unknown sweep key 'brokers.recklessnes'", "valid keys"]),
+        (
+            {"grid": {"brokers.recklessnes": [0.1]}},
+            ["unknown sweep key 'brokers.recklessnes'; did you mean 'brokers.recklessness'?"],
+        ),
+        ({"grid": {"nonsense": [0.1]}}, ["unknown sweep key 'nonsense'; valid keys: episodes, policy, model"]),
         ({"grid": {"brokers.recklessness": [0.1, 1.5]}}, ["brokers.recklessness", "[0.0, 1.0]", "1.5"]),
         ({"base": {"learning_rate": -1}}, ["learning_rate", "-1"]),
         ({"base": {"policy": "bogus"}}, ["policy must be one of", "ppo", "consent"]),
         ({"seeds": 0}, ["seeds must be a count"]),
         ({"base": {"episodes": 5}, "grid": {"episodes": [5]}}, ["both base and grid"]),
-        ({"grids": {}}, ["unknown top-level key 'grids'"]),
+        ({"grids": {}}, ["unknown top-level key 'grids'; did you mean 'grid'?"]),
     ],
 )
 def test_bad_specs_name_the_field(spec: dict, words: list[str]) -> None:
@@ -152,9 +156,9 @@ def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (tmp_path / "ok.yaml").write_text("base: {policy: passive, episodes: 10}\n")
     assert main(["sweep", str(tmp_path / "ok.yaml"), "--out", str(a_file)]) == 2
     err = capsys.readouterr().err
-    assert "is not a directory" in err and "Traceback" not in err
+    assert "is a file, not a folder" in err and "Traceback" not in err
     assert main(["mode-map", "--quick", "--out", str(a_file)]) == 2
-    assert "is not a directory" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 def test_ray_backend_gives_the_local_results(local_sweep: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ the policy protocol of a loaded agent, consistent figures), not learning; the le
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ import yaml
 
 from massbargain import OBSERVATION_FIELDS, Scenario, ScenarioError
 from massbargain.agents import BASELINES
-from massbargain.agents.config import ConfigError, TrainConfig, UserError, atomic_write_text
+from massbargain.agents.config import ConfigError, TrainConfig, UserError
 from massbargain.agents.evaluation import (
     MODE_KEYS,
     OUTCOME_KEYS,
@@ -27,6 +28,7 @@ from massbargain.agents.evaluation import (
     format_table,
     planner_ratio,
 )
+from massbargain.agents.outdir import atomic_write_text
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
@@ -91,11 +93,14 @@ def test_config_errors_name_the_field(changes, field):
         TrainConfig.default().replace(**changes)
 
 
-def test_unknown_config_key_lists_valid_keys(tmp_path):
+def test_unknown_config_key_suggests_the_closest_one(tmp_path):
     path = tmp_path / "hp.yaml"
     path.write_text("learning_rat: 0.001\n")
-    with pytest.raises(ConfigError, match="unknown config key 'learning_rat'; valid keys: .*learning_rate"):
+    expected = r"^hp.yaml: unknown config key 'learning_rat'; did you mean 'learning_rate'\?$"
+    with pytest.raises(ConfigError, match=expected):
         TrainConfig.from_yaml(path)
+    with pytest.raises(ConfigError, match="unknown config key 'zzz'; valid keys: the fields of .*ppo_default.yaml$"):
+        TrainConfig.from_dict({"zzz": 1})
     assert issubclass(ConfigError, UserError)
 
 
@@ -131,16 +136,36 @@ def test_run_directory_is_complete(run_dir):
     assert metrics["best"]["mean_return"] == max(h["mean_return"] for h in metrics["history"])
 
 
-def test_run_dir_refuses_to_overwrite(run_dir):
+def test_run_dir_of_another_configuration_is_refused_naming_the_difference(run_dir):
     cfg = TrainConfig.default().replace(out=str(run_dir), **TINY)
-    with pytest.raises(UserError, match="already exists"):
+    with pytest.raises(UserError) as err:
         train(cfg, log=None)
+    message = str(err.value)
+    assert "holds a training run of another configuration (scenario: 'changxing' there, 'baseline' here" in message
+    assert "seed: 3 there, 0 here" in message and "--overwrite" in message and "\n" not in message
+
+
+def test_same_configuration_needs_resume_and_overwrite_moves_the_run_aside(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = sorted(p.name for p in copy.iterdir())
+    cfg = resume_config(copy, timesteps=512, progress_bar=False)
+    with pytest.raises(UserError, match="already holds this training run; pass --resume to continue it"):
+        train(cfg, log=None)
+    with pytest.raises(ConfigError, match="pass one of them"):
+        train(cfg, resume=True, overwrite=True, log=None)
+    said: list[str] = []
+    train(cfg, overwrite=True, log=said.append)
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("run.old-")]
+    assert len(aside) == 1 and sorted(p.name for p in aside[0].iterdir()) == before  # moved, not deleted
+    assert f"moved the old contents of {copy} to {aside[0]}" in said
+    assert json.loads((copy / "metrics.json").read_text())["status"] == "complete"  # a fresh run in its place
 
 
 def test_bad_scenario_fails_before_training(tmp_path):
-    with pytest.raises(ScenarioError, match="valid keys"):
+    with pytest.raises(ScenarioError, match="did you mean 'brokers.recklessness'"):
         train(tiny(tmp_path, overrides={"brokers.reckless": 0.5}), log=None)
-    with pytest.raises(ScenarioError, match="known presets"):
+    with pytest.raises(ScenarioError, match="unknown preset 'wuhan'; allowed: baseline, changxing, daye"):
         train(tiny(tmp_path, scenario="wuhan"), log=None)
     assert not (tmp_path / "run").exists()
 
@@ -170,7 +195,7 @@ def test_resume_continues_the_timestep_count(tmp_path):
 
     with pytest.raises(UserError, match="already trained"):
         train(resume_config(first, timesteps=done), resume=True, log=None)
-    with pytest.raises(ConfigError, match="learning_rate differs"):
+    with pytest.raises(UserError, match=r"another configuration \(learning_rate: 0.0003 there, 0.1 here\)"):
         train(cfg.replace(learning_rate=0.1, timesteps=10**6), resume=True, log=None)
     with pytest.raises(FileNotFoundError):
         resume_config(tmp_path / "nowhere", timesteps=10)

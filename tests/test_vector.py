@@ -74,6 +74,21 @@ def test_scenario_and_preset_arguments():
     assert envs.unwrapped.scenario == Scenario.preset("changxing")
 
 
+def test_reset_options_scenario_holds_until_the_next_full_reset():
+    """The option's scenario holds through autoresets and partial resets; a full reset() without it goes back."""
+    envs = gym.make_vec("MassBargain-Daye-v0", num_envs=4, scenario={"utility.stakes": 0.3})
+    default = Scenario.preset("daye").with_overrides({"utility.stakes": 0.3})
+    obs, _ = envs.reset(seed=0, options={"scenario": {"horizon.days": 2}})
+    for _ in range(6):  # several 2-day episodes: the autoresets keep the option's scenario
+        obs, _, _, _, _ = envs.step(np.zeros(4, dtype=np.int64))
+        assert envs.unwrapped.scenario.horizon.days == 2
+    envs.reset(options={"reset_mask": np.array([True, False, False, False])})
+    assert envs.unwrapped.scenario.horizon.days == 2  # the other copies still play under it
+    obs, _ = envs.reset()
+    assert envs.unwrapped.scenario == envs.unwrapped.default_scenario == default
+    assert np.allclose(obs[:, OBS_INDEX["stakes"]], 0.3)
+
+
 # --- one copy is the single env, step for step ----------------------------------------------------------
 
 

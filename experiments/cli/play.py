@@ -105,7 +105,7 @@ def _play(env: Any, scen: Scenario, seed: int | None, input_fn: Callable[[str], 
     env.reset(seed=seed)
     output(
         f"You are the county's leader. The prefecture plans to absorb the county as a city district "
-        f"(scenario {scen.name!r}, stakes {scen.utility.stakes:g}, {scen.horizon.days} days to the deadline)."
+        f"(scenario {scen.name!r}, stakes {scen.utility.stakes:g}, {_days(scen.horizon.days)} to the deadline)."
     )
     output(help_text())
     output(env.render())
@@ -139,11 +139,15 @@ def _play(env: Any, scen: Scenario, seed: int | None, input_fn: Callable[[str], 
             output(f"  The discipline inspectors punish you: {info['punished'].name.lower()}.")
         if terminated:
             output(
-                f"Game over after {day} days: the plan is {info['outcome'].name.lower()} "
+                f"Game over after {_days(day)}: the plan is {info['outcome'].name.lower()} "
                 f"({info['end_reason'].name.lower()}); punishment: {info['severity'].name.lower()}; "
                 f"your return: {total:+.3f}."
             )
             return _summary(day, total, info, quit=False)
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 def _summary(day: int, total: float, info: dict, quit: bool) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from massbargain.agents.config import UserError
+from massbargain.agents.config import RunError, UserError
 
 __all__ = ["DEFAULT_MAX_RETRIES", "STAGING", "Outcome", "StorageError", "pack_dir", "run_ray", "unpack_dir"]
 
@@ -207,6 +207,21 @@ def _remove_staging(staging: Path) -> None:
 # --- the driver --------------------------------------------------------------------------------------------
 
 
+def _unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why a TCP connection to a ``HOST:PORT`` Ray address fails (None if it succeeds, or if the address is of
+    another form, such as ``auto`` or ``ray://...``). Ray itself retries an unreachable address for minutes."""
+    import socket
+
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return None
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
+    return None
+
+
 def _import_ray() -> Any:
     try:
         import ray
@@ -259,10 +274,22 @@ def run_ray(
     resources = dict(resources or {})
     started_here = not ray.is_initialized()
     if started_here:
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+        unreachable = _unreachable(address) if address else None
+        if unreachable:
+            raise RunError(
+                f"cannot reach the Ray cluster at {address!r} ({unreachable}); is 'ray start --head' running there, "
+                "and is the address its GCS address (HOST:6379)?"
+            )
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, TimeoutError, RuntimeError) as exc:
+            where = f"the Ray cluster at {address!r}" if address else "a local Ray instance"
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            hint = " (is 'ray start --head' running there?)" if address else ""
+            raise RunError(f"cannot connect to {where}{hint}: {reason}") from exc
     in_flight: dict[Any, Any] = {}
     try:
         _check_resources(ray, resources)

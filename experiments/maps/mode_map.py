@@ -5,6 +5,7 @@ recklessness ρ̄ (``brokers.recklessness``, the mean of the hidden per-episode 
 (``superior.monitoring``) × stakes (``utility.stakes``) of the baseline scenario and writes::
 
     DIR/
+      made_by.yaml          what made the folder: a mode map and its configuration (massbargain.agents.outdir)
       config.yaml           the resolved ModeMapConfig
       results.csv/.parquet  one row per (cell, seed): recklessness, monitoring, stakes, seed, consent_share,
                             mobilized_share, none_share, concession_rate, punishment_rate, mean_return, ...
@@ -28,7 +29,9 @@ seeing it as input, and evaluated in every cell; ``check.csv`` and the report co
 map cell by cell. docs/MODE_MAP.md says why the per-cell map, not the fast mode, is the default.
 
 Everything runs through :func:`massbargain.experiments.maps.sweep.run_sweep` (a local process pool, or Ray), so an
-interrupted mode map resumes where it stopped. The same config gives the same tables.
+interrupted mode map resumes where it stopped. The same config gives the same tables. A folder holding another
+configuration's map (the quick map, say) is refused, naming the keys that differ; ``--overwrite`` moves it
+aside first (:mod:`massbargain.agents.outdir`).
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
+from massbargain import suggest
+from massbargain.agents.config import TrainConfig, UserError
+from massbargain.agents.outdir import atomic_write_text, check_output_dir, prepare_output_dir
 from massbargain.scenario import Scenario, ScenarioError
 
 __all__ = [
@@ -68,6 +73,8 @@ MODES = ("none", "consent", "mobilized")
 REFERENCE_BASELINES = ("mobilize", "mobilize_pacify", "consent")
 #: Evaluation episodes of cell ``i`` use seed ``EVAL_SEED + i`` for every policy (common random numbers).
 EVAL_SEED = 20_000
+#: What a mode map's output folder holds, in its ``made_by.yaml``.
+MAP_KIND = "mode map"
 
 
 def _config_path(name: str) -> Path:
@@ -166,7 +173,7 @@ class ModeMapConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = [k for k in data if k not in names]
         if unknown:
-            raise UserError(f"{path}: unknown mode-map key {unknown[0]!r}; valid keys: {', '.join(names)}")
+            raise UserError(f"{path}: " + suggest.unknown("mode-map key", unknown[0], names))
         data = dict(data)
         if isinstance(data.get("context_seeds"), list):
             data["context_seeds"] = tuple(data["context_seeds"])
@@ -182,6 +189,10 @@ class ModeMapConfig:
 
     def replace(self, **changes: Any) -> ModeMapConfig:
         return dataclasses.replace(self, **changes)
+
+    def identity(self) -> dict[str, Any]:
+        """What decides the map's results: every field but ``workers`` (a folder holds one identity)."""
+        return {k: v for k, v in self.to_dict().items() if k != "workers"}
 
     def to_dict(self) -> dict[str, Any]:
         out = {}
@@ -355,12 +366,15 @@ def mode_map(
     resources: Mapping[str, float] | None = None,
     max_retries: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run the mode map into ``out`` (resuming it); write tables, figures and ``report.md``.
 
     The runner's options (``backend`` ... ``max_retries``) are those of
     :func:`massbargain.experiments.maps.sweep.run_sweep`.
+    ``out`` must be empty, new, or hold this very configuration's map (which is resumed); ``overwrite``
+    moves what it holds aside first (:func:`massbargain.agents.outdir.prepare_output_dir`).
 
     Returns ``{"results": DataFrame (cell, seed), "cells": DataFrame (cell, seeds pooled), "check":
     DataFrame, "scripted": DataFrame, "facts": list of fact rows, "seconds": wall time of this call}``.
@@ -372,6 +386,7 @@ def mode_map(
 
     say = log or (lambda *a, **k: None)
     started = time.perf_counter()
+    prepare_output_dir(out, cfg.identity(), resume=True, overwrite=overwrite, what=MAP_KIND, log=say)
     out = sw.prepare_out(out)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     runs = _runs(cfg)
@@ -864,11 +879,14 @@ def run(args: argparse.Namespace) -> int:
     if args.config and args.quick:
         raise UserError("--quick and --config exclude each other (--quick is the config mode_map_quick.yaml)")
     from massbargain.experiments.maps.sweep import resumable, runner_options
+    from massbargain.extras import require
 
+    require("train", "analysis", *(("ray",) if args.backend == "ray" else ()), what="massbargain mode-map")
     options = runner_options(args)
-    cfg = ModeMapConfig.default(quick=args.quick) if not args.config else ModeMapConfig.from_yaml(args.config)
+    cfg = ModeMapConfig.from_yaml(args.config) if args.config else ModeMapConfig.default(quick=args.quick)
     if args.train_config:
         cfg = cfg.replace(train={**cfg.train, **_train_fields(args.train_config)})
+    check_output_dir(args.out, cfg.identity(), resume=True, overwrite=args.overwrite, what=MAP_KIND)
     with resumable(args.out):
-        mode_map(cfg, args.out, **options)
+        mode_map(cfg, args.out, overwrite=args.overwrite, **options)
     return 0

@@ -8,6 +8,7 @@ mode colours.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,12 +87,14 @@ def plot_mode_map(cells: Any, title: str | None = None) -> Figure:
         ax.set_xlabel("superior monitoring μ", fontsize=9)
     axes[0].set_ylabel("broker recklessness ρ̄", fontsize=9)
     fig.colorbar(im, ax=list(axes), shrink=0.9, label="consent − mobilized share")
-    fig.suptitle(
+    title = (
         title
         or "Trained PPO officials: consent (green) or mobilization (red)? Letter: dominant mode (N none, C consent, "
-        "M mobilized); number: mean return",
-        fontsize=10,
+        "M mobilized); number: mean return"
     )
+    # Wrapped to the figure's width (12.5 characters an inch at this size, where 14 fit), so that a narrow map
+    # (fewer stakes values, e.g. --quick) is not clipped; the default map's title stays on one line.
+    fig.suptitle(textwrap.fill(title, width=int(12.5 * fig.get_figwidth())), fontsize=10)
     return fig
 
 

@@ -30,6 +30,7 @@ directory back to ``OUT``, through Ray's object store or a shared ``storage`` di
 directory::
 
     OUT/
+      made_by.yaml           what made the folder: a sweep and its spec (massbargain.agents.outdir)
       spec.yaml              the spec, as given (for the record)
       runs/<run_id>.json     one file per finished run: run_id, seed, config, metrics, seconds (and, on
                              Ray, node: the id and address of the node that ran it)
@@ -41,8 +42,10 @@ directory::
 atomically (temporary file, then ``os.replace``) by the coordinating process when the run finishes, after
 its training directory is complete. Running the same sweep again with the same ``OUT`` resumes it (on any
 backend): finished runs are skipped, unfinished ones (a training directory without a result file) are
-started afresh, and no run is ever done or listed twice. Ctrl-C keeps every finished run and writes the
-table of those.
+started afresh, and no run is ever done or listed twice. Another spec into the same ``OUT`` is refused (the
+rule of :mod:`massbargain.agents.outdir`): choose another folder, or ``overwrite=True`` (``--overwrite``)
+moves the old one aside. Ctrl-C keeps every finished run and
+writes the table of those.
 """
 
 from __future__ import annotations
@@ -63,7 +66,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
+from massbargain import suggest
+from massbargain.agents.config import TrainConfig, UserError
+from massbargain.agents.outdir import atomic_write_text, check_output_dir, prepare_output_dir, writable_dir
 from massbargain.scenario import Scenario, ScenarioError, valid_keys
 
 __all__ = [
@@ -92,6 +97,8 @@ __all__ = [
 
 #: Execution backends of :func:`run_sweep`.
 BACKENDS = ("local", "ray")
+#: What a sweep's output folder holds, in its ``made_by.yaml``.
+SWEEP_KIND = "sweep"
 #: Sweep keys that are neither scenario keys nor training fields, with their defaults.
 SPECIAL_KEYS: dict[str, Any] = {"episodes": 1000, "policy": "ppo", "model": "best"}
 _SET_BY_SWEEP = ("out", "overrides", "seed", "progress_bar")
@@ -122,11 +129,11 @@ def _split(config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], d
         elif key in known_scen:
             scenario[key] = value
         else:
-            raise UserError(
-                f"unknown sweep key {key!r}; valid keys: {', '.join(SPECIAL_KEYS)}, the training fields "
-                f"({', '.join(train_keys())}) and the dotted scenario keys (e.g. brokers.recklessness; "
-                f"all: massbargain.scenario.valid_keys())"
+            hint = (
+                f"valid keys: {', '.join(SPECIAL_KEYS)}, the training fields (experiments/configs/ppo_default.yaml) "
+                "and the dotted scenario keys (massbargain.scenario.valid_keys())"
             )
+            raise UserError(suggest.unknown("sweep key", key, _all_keys(), where=hint))
     return special, training, scenario
 
 
@@ -230,9 +237,10 @@ class SweepSpec:
         """Parse and validate a spec mapping (every grid point is checked; errors name the key and value)."""
         if not isinstance(data, Mapping):
             raise UserError(f"{source}: must be a mapping with base, grid and seeds, got {type(data).__name__}")
-        unknown = [k for k in data if k not in ("base", "grid", "seeds", "name")]
+        top = ("base", "grid", "seeds", "name")
+        unknown = [k for k in data if k not in top]
         if unknown:
-            raise UserError(f"{source}: unknown top-level key {unknown[0]!r}; allowed: base, grid, seeds, name")
+            raise UserError(f"{source}: " + suggest.unknown("top-level key", unknown[0], top))
         base = data.get("base") or {}
         grid_in = data.get("grid") or {}
         for part, value in (("base", base), ("grid", grid_in)):
@@ -341,14 +349,10 @@ def _execute(
 
 
 def prepare_out(out: str | os.PathLike) -> Path:
-    """Create the output directory ``out`` if needed; UserError (naming it) if it is a file or cannot be made."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} exists and is not a directory; choose a directory")
-    try:
-        (out / "runs").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"--out {str(out)!r} cannot be created: {exc.strerror or exc}") from None
+    """Create the output directory ``out`` and its ``runs/`` if needed; UserError (naming it) if it is a file,
+    cannot be created or is not writable."""
+    out = writable_dir(out)
+    writable_dir(out / "runs")
     return out
 
 
@@ -374,8 +378,15 @@ def _record(
 
 
 def read_record(out: str | os.PathLike, run_id: str) -> dict[str, Any]:
-    """The result file of one finished run."""
-    return json.loads((Path(out) / "runs" / f"{run_id}.json").read_text())
+    """The result file of one finished run (UserError if it is damaged: delete it to run that run again)."""
+    path = Path(out) / "runs" / f"{run_id}.json"
+    try:
+        record = json.loads(path.read_text())
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or "metrics" not in record:
+        raise UserError(f"{str(path)!r} is not a run's result (damaged?); delete it to run that run again")
+    return record
 
 
 def run_sweep(
@@ -587,14 +598,17 @@ def sweep(
     resources: Mapping[str, float] | None = None,
     max_retries: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> Any:
     """Run a sweep spec into ``out`` (resuming it) and write its results table; return the DataFrame.
 
-    The runner's options are :func:`run_sweep`'s. On Ctrl-C the table of the runs finished so far is written
-    before KeyboardInterrupt propagates.
+    ``out`` must be empty, new, or hold this very spec's sweep (which is resumed); ``overwrite`` moves what
+    it holds aside first (:func:`massbargain.agents.outdir.prepare_output_dir`). On Ctrl-C the table of the
+    runs finished so far is written before KeyboardInterrupt propagates.
     """
     import yaml
 
+    prepare_output_dir(out, spec.to_dict(), resume=True, overwrite=overwrite, what=SWEEP_KIND)
     out = prepare_out(out)
     atomic_write_text(out / "spec.yaml", yaml.safe_dump(spec.to_dict(), sort_keys=False))
     runs = spec.runs()
@@ -657,7 +671,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_runner_arguments(p: argparse.ArgumentParser, workers_help: str) -> None:
     """The runner's options, shared by ``sweep``, ``mode-map`` and ``tune``: --backend, --workers, --address,
-    --storage, --resources, --max-retries, --no-progress."""
+    --storage, --resources, --max-retries, --no-progress, --overwrite."""
     from massbargain.experiments.cli.main import positive_int
 
     p.add_argument("--backend", choices=BACKENDS, default="local", help="local process pool (default) or ray")
@@ -683,6 +697,11 @@ def add_runner_arguments(p: argparse.ArgumentParser, workers_help: str) -> None:
         help="(ray) reruns of a run whose node or worker died (default: 3)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="move what --out holds aside (to DIR.old-<time>, never deleted) and start afresh",
+    )
 
 
 def _resource(text: str) -> tuple[str, float]:
@@ -736,12 +755,16 @@ def resumable(out: str | os.PathLike) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``massbargain sweep``."""
+    from massbargain.extras import require
+
+    require("train", "analysis", *(("ray",) if args.backend == "ray" else ()), what="massbargain sweep")
     options = runner_options(args)
     spec = SweepSpec.from_yaml(args.spec)
+    check_output_dir(args.out, spec.to_dict(), resume=True, overwrite=args.overwrite, what=SWEEP_KIND)
     runs = spec.runs()
-    done = finished_ids(args.out) & {r.run_id for r in runs}
+    done = set() if args.overwrite else finished_ids(args.out) & {r.run_id for r in runs}
     print(f"sweep: {len(runs)} runs ({len(done)} already finished in {args.out}), backend {args.backend}")
     with resumable(args.out):
-        df = sweep(spec, args.out, **options)
+        df = sweep(spec, args.out, overwrite=args.overwrite, **options)
     print(f"done: {len(df)} runs; table {Path(args.out) / 'results.csv'} (and results.parquet)")
     return 0

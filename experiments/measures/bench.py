@@ -57,6 +57,7 @@ import os
 import platform
 import statistics
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -490,7 +491,7 @@ def _machine() -> dict[str, Any]:
 
 def format_table(result: dict[str, Any]) -> str:
     """The figures as a fixed-width text table, one row per figure, with the run's method below."""
-    head = ("figure", "massbargain", "steps/s", "reference", "steps/s", "ratio", "target", "")
+    head = ("figure", "massbargain", "steps/s", "reference", "steps/s", "ratio", "target", "status")
     rows = [head]
     for f in result["figures"].values():
         target = "" if f["target"] is None else f">= {f['target']:g}"
@@ -540,6 +541,16 @@ def format_table(result: dict[str, Any]) -> str:
 # --- command line ------------------------------------------------------------------------------------------
 
 HELP = "measure throughput against CartPole and Gymnasium's SyncVectorEnv (ratios), and the planner's speed"
+EXAMPLES = """\
+examples:
+  massbargain bench --quick                  # under a minute
+  massbargain bench                          # the full run, under 3 minutes (the README's table)
+  massbargain bench --json > bench.json      # one JSON line
+  massbargain bench --check                  # exit status 1 if a figure misses its target
+  massbargain bench --set n_envs=16 --set n_steps=64   # time PPO under another layout
+
+Every figure is a ratio to a reference timed in the same run, so the machine's speed and load cancel out.
+"""
 DESCRIPTION = (
     "Measure massbargain's steps per second, each as a ratio to a reference timed in the same run: the single "
     "env vs CartPole-v1, the native vector env (64 and 1024 copies) vs CartPole's native vector env, the native "
@@ -551,7 +562,13 @@ DESCRIPTION = (
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``bench`` subcommand to an ``argparse`` subparsers object; its handler is :func:`run`."""
-    parser = subparsers.add_parser("bench", help=HELP, description=DESCRIPTION)
+    parser = subparsers.add_parser(
+        "bench",
+        help=HELP,
+        description=textwrap.fill(DESCRIPTION, 100),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
@@ -559,11 +576,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     from massbargain.agents.config import parse_assignment
+    from massbargain.experiments.cli.main import seed_int
 
     parser.add_argument("--quick", action="store_true", help="shorter windows, fewer repeats: under a minute")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     parser.add_argument("--check", action="store_true", help="exit with status 1 if a figure misses its target")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the environments, actions and PPO (default 0)")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of environments, actions and PPO (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument(
         "--set",
@@ -579,6 +597,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the bench for parsed arguments; prints the table (or JSON line) to stdout, returns the exit status."""
+    from massbargain.extras import require
+
+    require("train", what="massbargain bench")
     log = None if args.quiet else (lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True))
     result = run_bench(quick=args.quick, seed=args.seed, log=log, ppo_changes=dict(args.ppo_changes))
     print(json.dumps(result) if args.json else format_table(result), flush=True)
@@ -587,7 +608,12 @@ def run(args: argparse.Namespace) -> int:
 
 def main_bench(argv: Sequence[str] | None = None) -> int:
     """``massbargain bench`` as a standalone entry point: ``main_bench(["--quick", "--json"])``."""
-    parser = argparse.ArgumentParser(prog="massbargain bench", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(
+        prog="massbargain bench",
+        description=textwrap.fill(DESCRIPTION, 100),
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add_arguments(parser)
     args = parser.parse_args(argv)
     from massbargain.agents.config import UserError

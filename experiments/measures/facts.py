@@ -719,8 +719,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--episodes", type=int, default=2000, help="episodes per policy and scenario (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the reported rollouts (default 0)")
+    from massbargain.experiments.cli.main import positive_int, seed_int
+
+    p.add_argument(
+        "--episodes", type=positive_int, default=2000, help="episodes per policy and scenario (default 2000)"
+    )
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the reported rollouts (default 0)")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables (as in docs/MODEL.md)")
     p.add_argument("--no-knockouts", action="store_true", help="skip the knock-outs (about halves the time)")
     p.add_argument("--replays", action="store_true", help="also print the case-replay table")
@@ -767,8 +771,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m massbargain.experiments.measures.facts [--episodes N] [--seed S] [--markdown] ...``."""
-    parser = argparse.ArgumentParser(prog="python -m massbargain.experiments.measures.facts")
+    """``massbargain facts [--episodes N] [--seed S] [--markdown] ...`` (also ``python -m`` this module)."""
+    parser = argparse.ArgumentParser(prog="massbargain facts")
     _add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -284,7 +284,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    from massbargain.agents.config import atomic_write_text
+    from massbargain.agents.outdir import atomic_write_text
 
     atomic_write_text(path, json.dumps(data) + "\n")
 
@@ -467,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _write_text(path: Path, text: str) -> None:
-    from massbargain.agents.config import atomic_write_text
+    from massbargain.agents.outdir import atomic_write_text
 
     atomic_write_text(path, text)
 

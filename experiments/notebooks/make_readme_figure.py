@@ -22,8 +22,14 @@ FIGURE = HERE.parents[1] / "docs" / "images" / "analysing_policies.png"
 
 
 def main() -> None:
-    import nbclient
-    import nbformat
+    from massbargain.extras import require
+
+    try:
+        require("train", "analysis", what="make_readme_figure.py")
+        import nbclient
+        import nbformat
+    except ImportError as exc:  # one line, as the command line says it
+        raise SystemExit(f"make_readme_figure.py: error: {exc}") from None
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--timesteps", type=int, default=None, help="PPO timesteps (default: the notebook's)")
