@@ -142,7 +142,7 @@ def test_resume_runs_only_the_missing_trials(study: tuple[Path, dict], tmp_path:
     stuck = optuna.load_study(study_name=STUDY, storage=_storage(out / "journal.log")).ask()
     stuck.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
 
-    with pytest.raises(UserError, match="is not empty; pass --resume"):
+    with pytest.raises(UserError, match="already holds this tune study; pass --resume"):
         tune(CFG, out, progress=False, log=None)
     with pytest.raises(UserError, match="timesteps differs"):
         tune(dataclasses.replace(CFG, timesteps=2048), out, resume=True, progress=False, log=None)

@@ -65,7 +65,8 @@ from typing import Any
 
 import numpy as np
 
-from massbargain.agents.config import TrainConfig, UserError, atomic_write_text
+from massbargain.agents.config import TrainConfig, UserError
+from massbargain.agents.outdir import atomic_write_text
 from massbargain.experiments.maps.tune_space import SPACE, base_recipe, outside_space, params_of, recipe_of
 from massbargain.scenario import Scenario, ScenarioError
 
@@ -455,16 +456,6 @@ def _run_workers(
 # --- the command ----------------------------------------------------------------------------------------------
 
 
-def _prepare_out(out: Path, resume: bool) -> None:
-    """Refuse a non-empty ``out`` unless resuming; create it. (The minimal rule: the shared output-directory
-    rule of ``massbargain.agents`` is to replace it.)"""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} exists and is not a directory; choose a directory")
-    if out.is_dir() and any(out.iterdir()) and not resume:
-        raise UserError(f"--out {str(out)!r} is not empty; pass --resume to continue its study, or choose another")
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def _check_study(study: Any, cfg: TuneConfig, journal: Path) -> None:
     """Record the settings the study's trials depend on in the study (the first time), or refuse others:
     trials of one study must be comparable, whichever machine or session runs them."""
@@ -503,6 +494,7 @@ def tune(
     out: str | os.PathLike,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     journal: str | os.PathLike | None = None,
     backend: str = "local",
     workers: int | None = None,
@@ -537,7 +529,11 @@ def tune(
     if backend not in sw.BACKENDS:
         raise UserError(f"backend must be one of {', '.join(sw.BACKENDS)}, got {backend!r}")
     out = Path(out)
-    _prepare_out(out, resume)
+    from massbargain.agents.outdir import prepare_output_dir
+
+    # The one output-folder rule: another study's folder is refused, --resume continues this one,
+    # --overwrite moves the old contents aside.
+    prepare_output_dir(out, cfg.study_key(), resume=resume, overwrite=overwrite, what="tune study", log=say)
     journal = (Path(journal) if journal is not None else out / "journal.log").resolve()  # workers' cwd may differ
     journal.parent.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -707,7 +703,7 @@ options given beside it override its values.
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``tune`` subcommand on an argparse ``subparsers`` object; :func:`run` executes it."""
-    from massbargain.experiments.cli.main import _scenario_args, _seed, positive_int
+    from massbargain.experiments.cli.main import _scenario_args, positive_int, seed_int
     from massbargain.experiments.maps.sweep import add_runner_arguments
 
     p = subparsers.add_parser(
@@ -732,7 +728,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--holdout-seeds", type=int, metavar="N", help="held-out training seeds 100..100+N-1 (default: 3; 0: none)"
     )
     p.add_argument("--holdout-episodes", type=positive_int, help="held-out evaluation episodes (default: 2000)")
-    p.add_argument("--seed", type=_seed, help="seed of the sampler (default: 0)")
+    p.add_argument("--seed", type=seed_int, help="seed of the sampler (default: 0)")
     p.add_argument("--journal", metavar="FILE", help="the Optuna journal (default: OUT/journal.log)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--resume", action="store_true", help="continue the study in --out")
@@ -780,7 +776,7 @@ def run(args: argparse.Namespace) -> int:
     options = runner_options(args)
     cfg = config_from_args(args)
     try:
-        tune(cfg, args.out, resume=args.resume, journal=args.journal, **options)
+        tune(cfg, args.out, resume=args.resume, overwrite=args.overwrite, journal=args.journal, **options)
     except KeyboardInterrupt:
         print(f"interrupted; finished trials are kept. Continue with the same command and --resume (--out {args.out}).")
         raise

@@ -225,7 +225,8 @@ def run_figures(
     Raises :class:`~massbargain.agents.config.UserError` when a cache in ``out`` was made with other
     settings and ``overwrite`` is False.
     """
-    from massbargain.agents.config import UserError, atomic_write_text
+    from massbargain.agents.config import UserError
+    from massbargain.agents.outdir import atomic_write_text
 
     if episodes < 2 or (speed_episodes is not None and speed_episodes < 1):
         raise UserError(f"episodes must be >= 2 and speed episodes >= 1, got {episodes} and {speed_episodes}")
@@ -370,7 +371,8 @@ def format_markdown(results: dict[tuple[int, str], dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m massbargain.experiments.measures.planner_figures --out DIR``: measure and print."""
-    from massbargain.agents.config import UserError, atomic_write_text
+    from massbargain.agents.config import UserError
+    from massbargain.agents.outdir import atomic_write_text
 
     parser = argparse.ArgumentParser(
         prog="python -m massbargain.experiments.measures.planner_figures",
