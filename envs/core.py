@@ -48,6 +48,9 @@ __all__ = [
 ]
 
 FIRM, NORMAL, TOLERANT = 0, 1, 2
+#: v1: a CRACKDOWN makes the police firm only if yesterday's crowd was at least this share of
+#: ``police.crackdown_crowd_scale`` (a tenth: 0.003 of residents by default, about 30 people).
+FIRM_MIN_SHARE = 0.1
 Posture = {"firm": FIRM, "normal": NORMAL, "tolerant": TOLERANT}
 
 OBSERVATION_FIELDS: tuple[str, ...] = (
@@ -498,6 +501,9 @@ def step(
 
     # --- the official acts (each effect affine in its variable; see _action_effects) -------------
     posture = t.posture_after[actions]
+    if v1.crackdown_scaled:  # no crowd, no show of force: a crackdown on (nearly) nobody leaves the posture
+        struck = s.crowd >= FIRM_MIN_SHARE * pol.crackdown_crowd_scale
+        posture = xp.where((posture != FIRM) | struck, posture, -1)
     s.posture = xp.where(posture >= 0, posture, s.posture)
     s.elite = s.elite * e[_ELITE_MUL] + e[_ELITE_ADD]
     s.brokers = s.brokers * e[_BROKER_MUL] + e[_BROKER_ADD]

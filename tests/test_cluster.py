@@ -171,6 +171,7 @@ def test_cluster_resumes_through_shared_storage(cluster: Any, local_out: Path, t
     out = tmp_path / "resumed"
     runs = SPEC.runs()
     (out / "runs").mkdir(parents=True)
+    shutil.copy(local_out / "made_by.yaml", out / "made_by.yaml")  # the interrupted sweep's own record
     for r in runs[:2]:  # finished
         shutil.copy(local_out / "runs" / f"{r.run_id}.json", out / "runs")
         shutil.copytree(local_out / "models" / r.run_id, out / "models" / r.run_id)

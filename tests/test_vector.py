@@ -76,7 +76,7 @@ def test_scenario_and_preset_arguments():
 
 def test_reset_options_scenario_holds_until_the_next_full_reset():
     """The option's scenario holds through autoresets and partial resets; a full reset() without it goes back."""
-    envs = gym.make_vec("MassBargain-Daye-v0", num_envs=4, scenario={"utility.stakes": 0.3})
+    envs = gym.make_vec("MassBargain-Daye-v1", num_envs=4, scenario={"utility.stakes": 0.3})
     default = Scenario.preset("daye").with_overrides({"utility.stakes": 0.3})
     obs, _ = envs.reset(seed=0, options={"scenario": {"horizon.days": 2}})
     for _ in range(6):  # several 2-day episodes: the autoresets keep the option's scenario

@@ -131,10 +131,14 @@ def measure_resolve(episodes: int, seed: int) -> dict[str, float]:
 def _empty_square_crackdown(days: int = 4, horizon: int = 30) -> RulePolicy:
     def rule(obs: np.ndarray) -> np.ndarray:
         early = obs[:, _I["time_used"]] < (days - 0.5) / horizon
-        radical = obs[:, _I["radical_share"]] > 0.1
+        radical = obs[:, _I["radical_share"]] > 0.3
         return np.where(early, Action.CRACKDOWN, np.where(radical, Action.PACIFY, Action.PETITION))
 
-    return RulePolicy("empty_square_crackdown", rule, "CRACKDOWN on days 0-3 (nobody there), then PACIFY/PETITION.")
+    return RulePolicy(
+        "empty_square_crackdown",
+        rule,
+        "Issue 12's script: CRACKDOWN on days 0-3 (nobody there), then PACIFY if R > 0.3, else PETITION.",
+    )
 
 
 def measure_empty_crackdown(episodes: int, seed: int) -> dict[str, float]:
@@ -297,7 +301,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     ),
     Mechanism(
         "no crowd, no show of force (v1)",
-        "a crackdown's legitimacy cost scales with min(A/A_c, 1)",
+        "a crackdown's legitimacy cost scales with min(A/A_c, 1); on (nearly) nobody it leaves the posture",
         measure_empty_crackdown,
         lambda m: (
             "4 crackdowns on an empty square then PACIFY/PETITION, minus PETITION alone: "
