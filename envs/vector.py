@@ -117,16 +117,8 @@ class MassBargainVectorEnv(VectorEnv):
 
     ## Version History
 
-    * v1 (default): each mode's risk emerges from the dynamics (docs/MODEL.md section 3). A long standoff
-      radicalizes and has incidents by itself; evidence alone can open an investigation; the superior
-      discounts a crowd it believes staged ((1 − E)^ψ), its pressure terms saturate (a resolute superior can
-      hold), and it may shelve the plan to restore order while the inquiry still punishes (the Pyrrhic
-      outcome; a takeover may shelve it too); the brokers' conduct is noisy day to day, so recklessness is
-      learned over days; a crackdown costs legitimacy in proportion to the crowd struck. ``suspicion_weight``
-      13 → 6 and ``evidence_tolerate`` 0.4 → 0.1. ``Response.INVESTIGATE`` exists for learning superiors.
-      Same spaces, actions and observation fields as v0.
-    * v0: initial version; still registered (``*-v0`` ids) and reproducing its stored trajectories
-      bit for bit (``version=0``, ``Scenario.preset(name, version=0)``).
+    The model's versions are the single environment's (:class:`massbargain.MassBargainEnv`, "Version
+    History"); this class has had no change of its own that alters results.
     """
 
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": DEFAULT_AUTORESET_MODE}
