@@ -667,7 +667,7 @@ def facts_markdown(rows: list[dict[str, Any]], knockouts: list[dict[str, Any]] |
     lines = [head, "|---|---|---|---|---|---|"]
     ko = {r["number"]: r for r in knockouts or []}
     if ko:
-        lines = [head[:-1] + " knock-out | holds after it |", "|---|---|---|---|---|---|---|---|"]
+        lines = [head + " knock-out | holds after it |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [str(r["number"]), r["claim"], r["source"], r["measured"], r["criterion"]]
         cells.append("yes" if r["holds"] else "**no**")
