@@ -234,7 +234,7 @@ def test_reset_options_without_scenario_change_nothing(mb):
 def test_reset_options_scenario_holds_for_that_episode_only(mb):
     """Per-episode semantics: a later reset() without the option plays the constructor's scenario again."""
     made = {"utility.stakes": 0.3}
-    env = gym.make("MassBargain-Daye-v0", scenario=made)
+    env = gym.make("MassBargain-Daye-v1", scenario=made)
     default = mb.Scenario.preset("daye").with_overrides(made)
     short = {"horizon.days": 2}
     obs, _ = env.reset(seed=0, options={"scenario": short})
@@ -255,7 +255,7 @@ def test_reset_options_scenario_holds_for_that_episode_only(mb):
 
 @pytest.mark.parametrize("kind", ["single", "vector"])
 def test_reset_refuses_unknown_options_with_a_suggestion(mb, kind):
-    env = gym.make("MassBargain-v0") if kind == "single" else gym.make_vec("MassBargain-v0", num_envs=2)
+    env = gym.make("MassBargain-v1") if kind == "single" else gym.make_vec("MassBargain-v1", num_envs=2)
     with pytest.raises(ValueError, match=r"unknown reset option 'scenrio'; did you mean 'scenario'\?"):
         env.reset(seed=0, options={"scenrio": "daye"})
     with pytest.raises(ValueError, match="unknown reset option 'something_else'"):

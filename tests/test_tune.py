@@ -144,7 +144,7 @@ def test_resume_runs_only_the_missing_trials(study: tuple[Path, dict], tmp_path:
 
     with pytest.raises(UserError, match="already holds this tune study; pass --resume"):
         tune(CFG, out, progress=False, log=None)
-    with pytest.raises(UserError, match="timesteps differs"):
+    with pytest.raises(UserError, match="another configuration \\(timesteps: "):
         tune(dataclasses.replace(CFG, timesteps=2048), out, resume=True, progress=False, log=None)
     more = dataclasses.replace(CFG, trials=5, holdout_seeds=())
     result = tune(more, out, resume=True, workers=1, progress=False, log=None)
