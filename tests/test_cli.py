@@ -298,7 +298,16 @@ def test_ctrl_c_during_training_saves_a_loadable_checkpoint(tmp_path, small_conf
     exe = shutil.which("massbargain")
     cmd = [exe] if exe else [sys.executable, "-m", "massbargain.experiments.cli"]
     args = ["train", "--timesteps", "10000000", "--config", str(small_config), "--out", str(out), "--no-progress"]
-    proc = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The child gets the default Ctrl-C disposition a terminal gives: a test run before this one may leave SIGINT
+    # ignored in the pytest process, and an ignored SIGINT is inherited (Python then never raises
+    # KeyboardInterrupt).
+    proc = subprocess.Popen(
+        [*cmd, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         deadline = time.monotonic() + 180  # generous: a fresh venv's first start and a loaded machine are slow
         while not (out / "metrics.json").exists():  # the first evaluation: training is under way
