@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from massbargain import suggest
+from massbargain.scenario import LATEST_VERSION
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -90,6 +91,13 @@ class TrainConfig:
     scenario: str = _f("baseline", "str", "Preset name (baseline, changxing, daye) or path to a scenario YAML.")
     overrides: dict = _f({}, "mapping", "Dotted scenario keys to override, e.g. {brokers.recklessness: 0.9}.")
     out: str | None = _f(None, "path", "Run directory to write (required to train).")
+    version: int = _f(
+        LATEST_VERSION,
+        "int",
+        "Model version a preset name refers to (a scenario YAML is read on it too).",
+        0,
+        LATEST_VERSION,
+    )
     timesteps: int = _f(
         1_000_000, "int", "Total environment steps to train for (rounded up to whole rollouts).", 1, 1e10
     )
@@ -118,6 +126,10 @@ class TrainConfig:
         300_000, "int", "Timesteps over which ACCEPT is phased in (its logit offset goes from -10 to 0).", 0, 1e10
     )
     activation: str = _f("tanh", "choice", "Activation of the hidden layers.", choices=("tanh", "relu"))
+    warm_start: str | None = _f(
+        None, "member", "A scripted family member PPO starts from (behaviour cloning, agents/warm_start.py), or null."
+    )
+    warm_start_episodes: int = _f(2000, "int", "Episodes of the warm-start member to clone from.", 1, 1e6)
     # --- evaluation, checkpoints, logging -----------------------------------------------------------
     eval_freq: int = _f(100_000, "int", "Evaluate the policy (sampled actions) every this many timesteps.", 1, 1e10)
     eval_episodes: int = _f(2000, "int", "Episodes per periodic evaluation (one batch on the dynamics core).", 1, 1e6)
@@ -130,6 +142,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
+        if self.warm_start is not None and self.accept_warmup:
+            raise ConfigError(
+                f"accept_warmup must be 0 with warm_start (the cloned policy already knows when to give in; "
+                f"holding ACCEPT back would unlearn it), got {self.accept_warmup}"
+            )
         rollout = self.n_steps * self.n_envs
         if rollout < 2:
             raise ConfigError(f"n_steps * n_envs must be at least 2, got {self.n_steps} * {self.n_envs}")
@@ -261,6 +278,17 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
         if not isinstance(value, (str, os.PathLike)) or not str(value):
             raise ConfigError(f"{name} must be a directory path, got {value!r}")
         return str(value)
+    if kind == "member":
+        if value is None:
+            return None
+        from massbargain.agents.families import parse_member
+
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} must be a family member's name, e.g. 'consent(...)', or null; got {value!r}")
+        try:
+            return parse_member(value).name
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
     if kind == "choice":
         choices = f.metadata["choices"]
         if value not in choices:

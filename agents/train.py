@@ -66,7 +66,7 @@ from massbargain.agents.loading import TrainedAgent
 from massbargain.agents.outdir import atomic_write_bytes, atomic_write_text, prepare_output_dir
 from massbargain.agents.planner import evaluate_policy
 from massbargain.agents.sb3_vec import make_sb3_vec_env
-from massbargain.scenario import Scenario
+from massbargain.scenario import LATEST_VERSION, Scenario
 
 __all__ = [
     "EVAL_SEED",
@@ -89,6 +89,8 @@ __all__ = [
 #: Periodic evaluations use seed ``EVAL_SEED + config.seed``: episodes apart from the command line's
 #: ``evaluate`` (seed 0 by default), so choosing the best model does not bias the final figures.
 EVAL_SEED = 1_000_000
+#: Seed offset of the warm-start member's demonstration episodes (apart from training and evaluation).
+WARM_START_SEED = 3_000_000
 ENV_ID = "MassBargain-v1"
 TB_NAME = "PPO"
 #: Largest offset of ACCEPT's logit during the warmup (exp(-10): ACCEPT all but never taken).
@@ -124,9 +126,10 @@ def make_training_env(scenario: Scenario, n_envs: int, seed: int) -> VecEnv:
     return make_sb3_vec_env(ENV_ID, n_envs, seed=seed, final_info=False, scenario=scenario)
 
 
-def resolve_scenario(spec: str, overrides: dict[str, Any] | None = None) -> Scenario:
-    """A preset name or YAML path, with dotted overrides applied (ScenarioError on a bad key or value)."""
-    scenario = Scenario.resolve(spec)
+def resolve_scenario(spec: str, overrides: dict[str, Any] | None = None, version: int = LATEST_VERSION) -> Scenario:
+    """A preset name or YAML path of model ``version``, with dotted overrides applied (ScenarioError on a bad
+    key or value)."""
+    scenario = Scenario.resolve(spec, version=version)
     return scenario.with_overrides(overrides) if overrides else scenario
 
 
@@ -364,6 +367,18 @@ def make_ppo(config: TrainConfig, env: VecEnv, **kwargs: Any) -> PPO:
     )
 
 
+def warm_start(model: PPO, config: TrainConfig, scenario: Scenario) -> dict[str, Any]:
+    """Clone ``config.warm_start`` (a family member) into ``model``'s policy and value networks, on
+    ``config.warm_start_episodes`` of its episodes (seeded by the run's seed); returns the clone's fit."""
+    from massbargain.agents.families import parse_member
+    from massbargain.agents.warm_start import clone_policy, demonstrations
+
+    member = parse_member(config.warm_start, days=scenario.horizon.days)
+    demos = demonstrations(member, scenario, config.warm_start_episodes, WARM_START_SEED + config.seed, config.gamma)
+    fit = clone_policy(model, demos, seed=config.seed)
+    return {"member": member.name, "states": len(demos), **{k: round(v, 4) for k, v in fit.items()}}
+
+
 @contextlib.contextmanager
 def torch_settings(config: TrainConfig) -> Iterator[None]:
     """Run the block with ``config``'s speed levers (``torch_threads``, ``validate_args``); restore torch's after."""
@@ -438,7 +453,7 @@ def train(
         metrics = _read_json(run_dir / "metrics.json")
         metrics.setdefault("history", [])
     else:
-        scenario = resolve_scenario(config.scenario, config.overrides)
+        scenario = resolve_scenario(config.scenario, config.overrides, config.version)
         identity = config.run_identity(scenario)
         prepare_output_dir(run_dir, identity, resume=False, overwrite=overwrite, what=RUN_KIND, log=say)
         run_info = {
@@ -463,6 +478,9 @@ def train(
                 say(f"resuming {run_dir} from {start_path.name} at {start_steps} timesteps")
             else:
                 model = make_ppo(config, env, tensorboard_log=str(run_dir / "tb"))
+                if config.warm_start is not None:
+                    metrics["warm_start"] = warm_start(model, config, scenario)
+                    say(f"warm start from {config.warm_start}: {metrics['warm_start']}")
 
             # 4. Record the resolved configuration before the first step.
             run_info["config"] = config.to_dict()

@@ -1,6 +1,9 @@
-"""The mode map: config validation, the context environment, a tiny end-to-end map, and a report drawn from data.
+"""The mode map: config validation, the context environment, a tiny end-to-end map with certification and
+retraining, and a report drawn from data.
 
-Budgets are tiny (a few thousand PPO steps): these tests check the pipeline and its outputs, not learning.
+Budgets are tiny (a few hundred PPO steps from a random start): these tests check the pipeline and its
+outputs, not learning. Agents that small are deliberately undertrained, so certification must flag most of
+them and retrain them (issue 13).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from massbargain.experiments.cli import main
 from massbargain.experiments.maps.context import ContextEncoder, ContextEnv
 from massbargain.experiments.maps.mode_map import (
     ModeMapConfig,
-    _region_text,
+    _cell_run,
     dominant_modes,
     mode_map,
     mode_map_task,
 )
+from massbargain.experiments.maps.mode_map_report import _region_text
 from massbargain.scenario import Scenario
 
 TINY = ModeMapConfig(
@@ -41,6 +45,8 @@ TINY = ModeMapConfig(
     context_seeds=(0,),
     context_train={"timesteps": 1024, "n_envs": 4, "n_steps": 64, "n_epochs": 1, "accept_warmup": 256},
     scripted_episodes=40,
+    warm_start=False,
+    certify={"episodes": 30, "retrains": 1, "steps_factor": 2.0, "planner": True},
     workers=1,
 )
 REQUIRED = [
@@ -90,16 +96,49 @@ def test_tiny_mode_map_writes_table_figures_and_report(tiny_map: tuple[Path, dic
     assert line in report  # the report's numbers are the table's
     agree = int((check["per_cell_mode"] == check["fast_mode"]).sum())
     assert f"the dominant mode agrees in {agree} of 8 cells" in report
+    for col in ("pyrrhic_rate", "riot_rate", "certified", "cert_bar", "gap_planner", "attempt"):
+        assert col in table.columns, col
+    assert (table["pyrrhic_rate"] <= table[["concession_rate", "punishment_rate"]].min(axis=1) + 1e-12).all()
+    refs = pd.read_csv(out / "references.csv")
+    assert len(refs) == 8 and set(refs["planner_mode"]) <= {"none", "consent", "mobilized"}
+
+
+def test_undertrained_agents_are_flagged_and_retrained(tiny_map: tuple[Path, dict]) -> None:
+    """512 steps from a random start: certification flags the agents below the bar, each is retrained once
+    with another seed and twice the steps, the table keeps the certified attempt where there is one, and the
+    report's tally and list are the table's."""
+    out, result = tiny_map
+    every = pd.read_csv(out / "attempts.csv")
+    first, second = every[every.attempt == 0], every[every.attempt == 1]
+    assert len(first) == 16 and (~first["certified"]).sum() >= 4  # a random policy is not certified
+    assert (first["certified"] == (first["cert_agent_return"] >= first["cert_bar"])).all()
+    keys = ["recklessness", "monitoring", "stakes", "seed"]
+    flagged = first[~first["certified"]][keys].apply(tuple, axis=1)
+    assert sorted(second[keys].apply(tuple, axis=1)) == sorted(flagged)  # every flagged agent, only those
+    assert (second["train_seed"] == second["seed"] + 1000).all()
+    assert (second["timesteps"] == 2 * first["timesteps"].iloc[0]).all()
+    kept = result["results"]
+    assert len(kept) == 16
+    for _, r in kept.iterrows():
+        tries = every[(every[keys] == r[keys]).all(axis=1)]
+        good = tries[tries["certified"]]
+        assert r["attempt"] == (good["attempt"].min() if len(good) else tries["attempt"].max())
+    report = (out / "report.md").read_text()
+    cells = result["cells"]
+    assert f"**{int(cells['certified'].sum())} of 8 cells certified** ({int(kept['certified'].sum())} of 16" in report
+    assert f"{int((~first['certified']).sum())} were retrained" in report
+    if (~kept["certified"]).any():
+        assert "Agents still not certified" in report
 
 
 def test_mode_map_resumes_and_is_reproducible(tiny_map: tuple[Path, dict]) -> None:
     out, first = tiny_map
     again = mode_map(TINY, out, progress=False, log=None)  # everything finished: only the tables are rebuilt
     pd.testing.assert_frame_equal(again["results"], first["results"])
-    cell = {"kind": "cell", "scenario": "baseline", "episodes": TINY.episodes, "train": dict(TINY.train)}
-    fresh = mode_map_task({**cell, "cell": [0.8, 1.0, 0.9]}, 1)["row"]  # (cell, seed 1) afresh, in this process
-    res = first["results"]
+    res = first["attempts"]
     old = res[(res.recklessness == 0.8) & (res.monitoring == 1.0) & (res.stakes == 0.9) & (res.seed == 1)].iloc[0]
+    run = _cell_run(TINY, (0.8, 1.0, 0.9), 1, 0, None)
+    fresh = mode_map_task(run.config, run.seed)["row"]  # (cell, seed 1)'s first attempt afresh, in this process
     for col in ("mean_return", "consent_share", "mobilized_share", "punishment_rate"):
         assert fresh[col] == pytest.approx(old[col], abs=1e-12), col
 

@@ -392,3 +392,30 @@ def test_bench_reports_the_planners_speed() -> None:
         "machine": {"cpus": 2, "load_1min": None},
     }
     assert "planner (honest, baseline)" in bench.format_table(fake) and "scaled from 3" in bench.format_table(fake)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_certification_ordering_clairvoyant_honest_best_member(preset: str) -> None:
+    """Issue 13's ordering, paired on the same episodes: the honest planner built on the best family member
+    (chosen on other episodes) is at least as good as that member, and the clairvoyant planner at least as good
+    as the honest one (within 2 standard errors, and the tolerances above: 0.01 near zero, 2% of the honest
+    return for the clairvoyant, whose one-step rollouts are not monotone in information)."""
+    from massbargain.agents.families import parse_member
+    from massbargain.experiments.measures.choice import best_members, best_of, region
+
+    scenario = Scenario.preset(preset)
+    bests = best_members(scenario, SEED, EPISODES)
+    member = parse_member(best_of(bests, region(bests)).name)
+    bases = [member, ScriptedRule(accept=True)]
+    script = evaluate_policy(member, scenario, EPISODES, SEED, common_luck=True).returns
+    planners = {
+        kind: make_planner(kind, scenario, base_policies=bases, seed=1, **TEST_SETTINGS)
+        for kind in ("honest", "clairvoyant")
+    }
+    honest = evaluate_planner(planners["honest"], scenario, EPISODES, SEED, common_luck=True).returns
+    clairvoyant = evaluate_planner(planners["clairvoyant"], scenario, EPISODES, SEED, common_luck=True).returns
+    mean, se = _paired(honest, script)
+    slack = 0.01 if abs(script.mean()) < 0.05 else 0.0
+    assert mean + 2.0 * se >= -slack, f"{preset}: {member.name} {script.mean():.4f} beats the planner {honest.mean():.4f}"
+    mean, se = _paired(clairvoyant, honest)
+    assert mean >= -2.0 * se - 0.02 * abs(honest.mean()), f"{preset}: clairvoyant {clairvoyant.mean():.4f} < honest"

@@ -51,7 +51,8 @@ import numpy as np
 from massbargain import suggest
 from massbargain.agents.config import TrainConfig, UserError
 from massbargain.agents.outdir import atomic_write_text, check_output_dir, prepare_output_dir
-from massbargain.scenario import Scenario, ScenarioError
+from massbargain.experiments.maps.certify import CertifyConfig
+from massbargain.scenario import LATEST_VERSION, MODEL_VERSIONS, Scenario, ScenarioError
 
 __all__ = [
     "AXES",
@@ -73,6 +74,10 @@ MODES = ("none", "consent", "mobilized")
 REFERENCE_BASELINES = ("mobilize", "mobilize_pacify", "consent")
 #: Evaluation episodes of cell ``i`` use seed ``EVAL_SEED + i`` for every policy (common random numbers).
 EVAL_SEED = 20_000
+#: Outcome rates the map reports beside the modes.
+RATES = ("concession_rate", "punishment_rate", "pyrrhic_rate", "riot_rate")
+#: TrainConfig fields the mode map sets itself (a config's ``train`` must leave them out).
+SET_BY_MAP = ("scenario", "overrides", "out", "seed", "version", "warm_start")
 #: What a mode map's output folder holds, in its ``made_by.yaml``.
 MAP_KIND = "mode map"
 
@@ -106,7 +111,12 @@ class ModeMapConfig:
         train: TrainConfig fields of the per-cell runs (on top of ppo_default.yaml).
         context_seeds: seeds of the fast-mode context policies compared with the per-cell map (empty: none).
         context_train: TrainConfig fields of the context policies.
-        scripted_episodes: episodes per cell for the best scripted policy.
+        scripted_episodes: episodes per cell for the best scripted policy of each mode (chosen on other seeds).
+        version: the model version of the scenario (1: v1, the current model; 0: v0).
+        warm_start: start each cell's agents from that cell's best scripted member (behaviour cloning, then
+            PPO; :mod:`massbargain.agents.warm_start`); false: from SB3's random initialization.
+        certify: fields of :class:`massbargain.experiments.maps.certify.CertifyConfig` (ratio, tolerance,
+            episodes, retrains, steps_factor, planner).
         workers: parallel runs (the command's ``--workers`` overrides it).
     """
 
@@ -118,20 +128,32 @@ class ModeMapConfig:
     episodes: int = 1000
     train: Mapping[str, Any] = field(
         default_factory=lambda: {
-            "timesteps": 150_000,
+            "timesteps": 100_000,
             "n_epochs": 5,
-            "accept_warmup": 50_000,
+            "ent_coef": 0.003,
+            "ent_coef_final": 0.0003,
+            "accept_warmup": 0,
             "eval_freq": 1_000_000_000,
             "eval_episodes": 200,
             "checkpoint_freq": 1_000_000_000,
         }
     )
-    context_seeds: tuple[int, ...] = (0,)
+    context_seeds: tuple[int, ...] = ()
     context_train: Mapping[str, Any] = field(default_factory=lambda: {"timesteps": 400_000, "n_epochs": 5})
     scripted_episodes: int = 400
+    version: int = LATEST_VERSION
+    warm_start: bool = True
+    certify: Mapping[str, Any] = field(default_factory=lambda: {"retrains": 1, "steps_factor": 3.0})
     workers: int = 2
 
     def __post_init__(self) -> None:
+        if isinstance(self.version, bool) or self.version not in MODEL_VERSIONS:
+            raise UserError(f"version must be one of {', '.join(map(str, MODEL_VERSIONS))}, got {self.version!r}")
+        if not isinstance(self.warm_start, bool):
+            raise UserError(f"warm_start must be true or false, got {self.warm_start!r}")
+        if not isinstance(self.certify, Mapping):
+            raise UserError(f"certify must be a mapping of certification fields, got {self.certify!r}")
+        object.__setattr__(self, "certify", dataclasses.asdict(CertifyConfig.from_mapping(self.certify)))
         for name in AXES:
             object.__setattr__(self, name, _unit_list(name, getattr(self, name)))
         for name, lo in (("seeds", 1), ("episodes", 2), ("scripted_episodes", 2), ("workers", 1)):
@@ -146,12 +168,12 @@ class ModeMapConfig:
             value = getattr(self, name)
             if not isinstance(value, Mapping):
                 raise UserError(f"{name} must be a mapping of training fields, got {value!r}")
-            bad = [k for k in value if k in ("scenario", "overrides", "out", "seed")]
+            bad = [k for k in value if k in SET_BY_MAP]
             if bad:
                 raise UserError(f"{name}: {bad[0]!r} is set by the mode map; leave it out")
             self.train_config(name)  # validates (ConfigError names the field)
         try:
-            Scenario.resolve(self.scenario)
+            Scenario.resolve(self.scenario, version=self.version)
         except ScenarioError as exc:
             raise UserError(f"scenario: {exc}") from None
 
@@ -208,39 +230,53 @@ class ModeMapConfig:
     # --- derived ----------------------------------------------------------------------------------------
     def train_config(self, which: str) -> TrainConfig:
         """The TrainConfig of the per-cell runs (``train``) or of the context policies (``context_train``)."""
-        return TrainConfig.default().replace(progress_bar=False, **dict(getattr(self, which)))
+        return TrainConfig.default().replace(progress_bar=False, version=self.version, **dict(getattr(self, which)))
 
     def cells(self) -> list[tuple[float, float, float]]:
         """Every (recklessness, monitoring, stakes) of the grid, stakes outermost, monitoring fastest."""
         return [(r, m, s) for s in self.stakes for r in self.recklessness for m in self.monitoring]
 
     def scenario_of(self, cell: Sequence[float]) -> Scenario:
-        return Scenario.resolve(self.scenario).with_overrides(dict(zip(AXES.values(), cell, strict=True)))
+        return Scenario.resolve(self.scenario, version=self.version).with_overrides(
+            dict(zip(AXES.values(), cell, strict=True))
+        )
+
+    @property
+    def certification(self) -> CertifyConfig:
+        return CertifyConfig(**self.certify)
 
 
 # --- measuring a policy in a cell ----------------------------------------------------------------------
 
 
-def cell_metrics(policy: Any, scenario: Scenario, episodes: int, seed: int) -> dict[str, float]:
-    """What ``policy`` does and gets in ``scenario``: the figures of
-    :func:`massbargain.agents.evaluation.summarize`, plus ``none_share`` (passive or official channels),
-    ``accept_rate`` (episodes the official ended with ACCEPT) and ``days_<action>`` (share of days on each
-    action)."""
+def batch_metrics(batch: Any, scenario: Scenario) -> dict[str, float]:
+    """The figures of a batch of episodes in a cell: those of :func:`massbargain.agents.evaluation.summarize`,
+    plus ``none_share`` (passive or official channels), ``pyrrhic_rate`` (a concession and a punishment in one
+    episode), ``riot_rate`` (peak disorder at or above ``superior.veto_disorder``), ``accept_rate`` (episodes
+    the official ended with ACCEPT) and ``days_<action>`` (share of days on each action)."""
     from massbargain.actions import Action, EndReason
     from massbargain.agents.evaluation import summarize
-    from massbargain.rollout import run_episodes
 
-    reset = getattr(policy, "reset", None)
-    if callable(reset):
-        reset(seed=seed)
-    batch = run_episodes(policy, scenario, episodes, seed)
     out = summarize(batch)
     out["none_share"] = out["passive_share"] + out["official_channel_share"]
+    out["pyrrhic_rate"] = float((batch.conceded & batch.punished).mean())
+    out["riot_rate"] = float((batch.peak_disorder >= scenario.superior.veto_disorder).mean())
     out["accept_rate"] = float((batch.end_reason == EndReason.ACCEPTED).mean())
     days = batch.action_counts.sum(axis=0)
     for a in Action:
         out[f"days_{a.name.lower()}"] = float(days[a] / max(days.sum(), 1))
     return {k: v for k, v in out.items() if k != "episodes"}
+
+
+def cell_metrics(policy: Any, scenario: Scenario, episodes: int, seed: int) -> dict[str, float]:
+    """What ``policy`` does and gets in ``scenario`` on ``episodes`` episodes of ``seed``
+    (:func:`batch_metrics`)."""
+    from massbargain.rollout import run_episodes
+
+    reset = getattr(policy, "reset", None)
+    if callable(reset):
+        reset(seed=seed)
+    return batch_metrics(run_episodes(policy, scenario, episodes, seed), scenario)
 
 
 def eval_seed(cell: Sequence[float]) -> int:
@@ -251,47 +287,111 @@ def eval_seed(cell: Sequence[float]) -> int:
 
 def _grid_config(config: Mapping[str, Any]) -> ModeMapConfig:
     """A ModeMapConfig holding just what one run needs (the rest at its defaults)."""
-    keys = ("scenario", "recklessness", "monitoring", "stakes", "episodes", "scripted_episodes")
+    keys = ("scenario", "recklessness", "monitoring", "stakes", "episodes", "scripted_episodes", "version", "certify")
     fields = {k: tuple(config[k]) if isinstance(config[k], list) else config[k] for k in keys if k in config}
     if "train" in config:
         fields["train" if config["kind"] == "cell" else "context_train"] = config["train"]
     return ModeMapConfig(**fields)
 
 
+def _cell_row(cell: Sequence[float]) -> dict[str, float]:
+    return dict(zip(AXES, (float(v) for v in cell), strict=True))
+
+
+def reference_task(cfg: ModeMapConfig, cell: Sequence[float]) -> dict[str, Any]:
+    """A cell's references: the best family member of each mode (chosen on the choice seed, reported on the
+    cell's evaluation episodes), the reference baselines the facts read, and, on the certification episodes
+    (common luck), the best member overall and the honest planner built on the best members."""
+    from massbargain.agents import BASELINES
+    from massbargain.agents.families import parse_member
+    from massbargain.agents.planner import evaluate_planner, evaluate_policy, make_planner
+    from massbargain.agents.planner.rules import ScriptedRule
+    from massbargain.experiments.measures.choice import best_members, best_of, region
+
+    scen = cfg.scenario_of(cell)
+    seed = eval_seed(cell)
+    bests = best_members(scen, seed, cfg.scripted_episodes)
+    label = region(bests)
+    top = best_of(bests, label)
+    row = {**_cell_row(cell), "scripted_best": top.name, "scripted_mode": label, "scripted_return": top.mean_return}
+    row.update({f"scripted_{m}_return": best_of(bests, m).mean_return for m in MODES})
+    row.update({f"scripted_{m}_best": best_of(bests, m).name for m in MODES})
+    for n in REFERENCE_BASELINES:
+        figures = cell_metrics(BASELINES[n], scen, cfg.scripted_episodes, seed)
+        row[f"{n}_punishment"] = figures["punishment_rate"]
+        row[f"{n}_return"] = figures["mean_return"]
+        row[f"{n}_return_ci95"] = figures["return_ci95"]
+    cert = cfg.certification
+    member = parse_member(top.name, days=scen.horizon.days)
+    script = evaluate_policy(member, scen, cert.episodes, seed, common_luck=True)
+    out: dict[str, Any] = {"row": row, "script_returns": script.returns.round(6).tolist()}
+    out["script"] = batch_metrics(script, scen)
+    if cert.planner:
+        started = time.perf_counter()
+        ranked = sorted(MODES, key=lambda m: -best_of(bests, m).mean_return)[: cert.planner_bases]
+        bases = [parse_member(best_of(bests, m).name, days=scen.horizon.days) for m in ranked]
+        planner = make_planner("honest", scen, base_policies=[*bases, ScriptedRule(accept=True)])
+        batch = evaluate_planner(planner, scen, cert.episodes, seed, common_luck=True)
+        out["planner"] = batch_metrics(batch, scen)
+        out["planner_returns"] = batch.returns.round(6).tolist()
+        out["planner_seconds"] = round(time.perf_counter() - started, 2)
+    return out
+
+
+def cell_task(
+    cfg: ModeMapConfig, cell: Sequence[float], seed: int, warm_start: str | None, workdir: str | None
+) -> dict:
+    """Train one (cell, seed) agent (from ``warm_start``, a family member, if given) and measure it: on the
+    cell's ``episodes`` evaluation episodes (the map's rates) and on the certification episodes (its returns,
+    episode by episode, for the paired comparison with the references)."""
+    import tempfile
+
+    from massbargain.agents.loading import load_agent
+    from massbargain.agents.planner import evaluate_policy
+    from massbargain.agents.train import train
+
+    started = time.perf_counter()
+    scen = cfg.scenario_of(cell)
+    overrides = dict(zip(AXES.values(), cell, strict=True))
+    tc = cfg.train_config("train").replace(scenario=cfg.scenario, overrides=overrides, seed=seed)
+    if warm_start is not None:
+        tc = tc.replace(warm_start=warm_start, accept_warmup=0)
+    with tempfile.TemporaryDirectory(prefix="massbargain-cell-") as tmp:
+        run_dir = Path(workdir) if workdir is not None else Path(tmp) / "run"
+        train(tc.replace(out=str(run_dir)), log=None)
+        seconds = time.perf_counter() - started
+        agent = load_agent(run_dir, which="final", seed=seed)
+        metrics = cell_metrics(agent, scen, cfg.episodes, eval_seed(cell))
+        agent.reset(seed=seed)
+        cert = evaluate_policy(agent, scen, cfg.certification.episodes, eval_seed(cell), common_luck=True)
+    return {
+        "row": {**_cell_row(cell), **metrics},
+        "agent_returns": cert.returns.round(6).tolist(),
+        "train_seconds": round(seconds, 2),
+        "timesteps": tc.timesteps,
+    }
+
+
 def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = None) -> dict[str, Any]:
     """One run of the mode map (the sweep's ``fn``), by ``config["kind"]``:
 
-    * ``cell``: train PPO on ``config["cell"]`` = (recklessness, monitoring, stakes) alone with ``seed``
-      (:func:`massbargain.agents.train.train`) and measure its final model there (:func:`cell_metrics`);
-    * ``context``: train a context policy with ``seed`` on the whole grid and measure it in every cell;
-    * ``scripted``: the best family member of each mode in every cell (chosen on other seeds), and the
-      reference baselines of :data:`REFERENCE_BASELINES`.
+    * ``reference``: a cell's best scripted members and planner (:func:`reference_task`);
+    * ``cell``: train PPO on ``config["cell"]`` = (recklessness, monitoring, stakes) alone with ``seed``,
+      warm-started from ``config["warm_start"]`` if set, and measure it there (:func:`cell_task`);
+    * ``context``: train a context policy with ``seed`` on the whole grid and measure it in every cell.
 
     A run's config holds only what it depends on (scenario, the cell or the grid's axes, training fields,
     episodes), so that changing one part of a mode map does not redo the others.
     """
-    from massbargain.agents.loading import TrainedAgent, load_agent
-
     cfg = _grid_config(config)
     kind = config["kind"]
     started = time.perf_counter()
+    if kind == "reference":
+        return reference_task(cfg, config["cell"])
     if kind == "cell":
-        import tempfile
-
-        from massbargain.agents.train import train
-
-        cell = tuple(float(v) for v in config["cell"])
-        scen = cfg.scenario_of(cell)
-        overrides = dict(zip(AXES.values(), cell, strict=True))
-        tc = cfg.train_config("train").replace(scenario=cfg.scenario, overrides=overrides, seed=seed)
-        with tempfile.TemporaryDirectory(prefix="massbargain-cell-") as tmp:
-            run_dir = Path(workdir) if workdir is not None else Path(tmp) / "run"
-            train(tc.replace(out=str(run_dir)), log=None)
-            seconds = time.perf_counter() - started
-            agent = load_agent(run_dir, which="final", seed=seed)
-            metrics = cell_metrics(agent, scen, cfg.episodes, eval_seed(cell))
-        return {"row": {**dict(zip(AXES, cell, strict=True)), **metrics}, "train_seconds": round(seconds, 2)}
+        return cell_task(cfg, config["cell"], seed, config.get("warm_start"), workdir)
     if kind == "context":
+        from massbargain.agents.loading import TrainedAgent
         from massbargain.experiments.maps.context import ContextEncoder, ContextPolicy, save_model, train_context_policy
 
         cells = cfg.cells()
@@ -305,47 +405,47 @@ def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = No
         rows = []
         for cell, scen in zip(cells, scenarios, strict=True):
             metrics = cell_metrics(ContextPolicy(agent, encode(scen)), scen, cfg.episodes, eval_seed(cell))
-            rows.append({**dict(zip(AXES, cell, strict=True)), **metrics})
+            rows.append({**_cell_row(cell), **metrics})
         return {"rows": rows, "train_seconds": round(seconds, 2)}
-    if kind == "scripted":
-        from massbargain.agents import BASELINES
-        from massbargain.experiments.measures.choice import best_members, best_of, region
-
-        rows = []
-        for cell in cfg.cells():
-            scen = cfg.scenario_of(cell)
-            # The best family member of each mode, chosen on the choice seed, reported on the cell's seed.
-            bests = best_members(scen, eval_seed(cell), cfg.scripted_episodes)
-            label = region(bests)
-            top = best_of(bests, label)
-            row = {**dict(zip(AXES, cell, strict=True)), "scripted_best": top.name, "scripted_mode": label}
-            row["scripted_return"] = top.mean_return
-            row.update({f"scripted_{m}_return": best_of(bests, m).mean_return for m in MODES})
-            figures = {
-                n: cell_metrics(BASELINES[n], scen, cfg.scripted_episodes, eval_seed(cell)) for n in REFERENCE_BASELINES
-            }
-            for n in REFERENCE_BASELINES:
-                row[f"{n}_punishment"] = figures[n]["punishment_rate"]
-                row[f"{n}_return"] = figures[n]["mean_return"]
-                row[f"{n}_return_ci95"] = figures[n]["return_ci95"]
-            rows.append(row)
-        return {"rows": rows}
     raise ValueError(f"unknown mode-map task kind {kind!r}")
 
 
 # --- the experiment ------------------------------------------------------------------------------------
 
 
-def _runs(cfg: ModeMapConfig) -> list[Any]:
-    """The sweep's runs: context policies first (the longest), then every (cell, seed), then the scripts."""
+def _reference_runs(cfg: ModeMapConfig) -> list[Any]:
+    """Phase 1: context policies (the longest) and every cell's references."""
     from massbargain.experiments.maps.sweep import Run
 
-    grid = {"scenario": cfg.scenario, **{a: list(getattr(cfg, a)) for a in AXES}, "episodes": cfg.episodes}
+    common = {"scenario": cfg.scenario, "version": cfg.version}
+    grid = {**common, **{a: list(getattr(cfg, a)) for a in AXES}, "episodes": cfg.episodes}
     runs = [Run({"kind": "context", **grid, "train": dict(cfg.context_train)}, s) for s in cfg.context_seeds]
-    cell_base = {"kind": "cell", "scenario": cfg.scenario, "episodes": cfg.episodes, "train": dict(cfg.train)}
-    runs += [Run({**cell_base, "cell": list(c)}, s) for c in cfg.cells() for s in range(cfg.seeds)]
-    runs.append(Run({"kind": "scripted", **grid, "scripted_episodes": cfg.scripted_episodes}, 0))
-    return runs
+    ref = {"kind": "reference", **common, "scripted_episodes": cfg.scripted_episodes, "certify": dict(cfg.certify)}
+    return runs + [Run({**ref, "cell": list(c)}, 0) for c in cfg.cells()]
+
+
+def _cell_run(cfg: ModeMapConfig, cell: Sequence[float], slot: int, attempt: int, warm_start: str | None) -> Any:
+    """The run of seed slot ``slot``'s ``attempt`` in ``cell`` (attempt k: another seed, steps_factor**k the steps)."""
+    from massbargain.experiments.maps.certify import attempt_seed
+    from massbargain.experiments.maps.sweep import Run
+
+    train = dict(cfg.train)
+    if attempt:
+        steps = cfg.train_config("train").timesteps
+        train["timesteps"] = int(round(steps * cfg.certification.steps_factor**attempt))
+    config = {
+        "kind": "cell",
+        "scenario": cfg.scenario,
+        "version": cfg.version,
+        "episodes": cfg.episodes,
+        "certify": dict(cfg.certify),
+        "train": train,
+        "cell": list(cell),
+        "warm_start": warm_start,
+        "slot": slot,
+        "attempt": attempt,
+    }
+    return Run(config, attempt_seed(slot, attempt))
 
 
 def dominant_modes(df: Any) -> Any:
@@ -367,17 +467,20 @@ def mode_map(
     max_retries: int | None = None,
     progress: bool = True,
     overwrite: bool = False,
+    compare: str | os.PathLike | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run the mode map into ``out`` (resuming it); write tables, figures and ``report.md``.
 
     The runner's options (``backend`` ... ``max_retries``) are those of
-    :func:`massbargain.experiments.maps.sweep.run_sweep`.
+    :func:`massbargain.experiments.maps.sweep.run_sweep`. ``compare``: another mode map's folder (e.g. the
+    same grid on model v0) whose cells the report compares with this map's, cell by cell.
     ``out`` must be empty, new, or hold this very configuration's map (which is resumed); ``overwrite``
     moves what it holds aside first (:func:`massbargain.agents.outdir.prepare_output_dir`).
 
-    Returns ``{"results": DataFrame (cell, seed), "cells": DataFrame (cell, seeds pooled), "check":
-    DataFrame, "scripted": DataFrame, "facts": list of fact rows, "seconds": wall time of this call}``.
+    Returns ``{"results": DataFrame (cell, seed: the attempt kept), "attempts": DataFrame (every attempt),
+    "cells": DataFrame (cell, seeds pooled, with the references), "references": DataFrame, "check": DataFrame,
+    "scripted": DataFrame, "facts": list of fact rows, "seconds": wall time of this call}``.
     """
     import pandas as pd
     import yaml
@@ -389,59 +492,147 @@ def mode_map(
     prepare_output_dir(out, cfg.identity(), resume=True, overwrite=overwrite, what=MAP_KIND, log=say)
     out = sw.prepare_out(out)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    runs = _runs(cfg)
     n_workers = workers or cfg.workers
+    cert = cfg.certification
+    options = {
+        "fn": mode_map_task,
+        "backend": backend,
+        "workers": n_workers,
+        "address": address,
+        "storage": storage,
+        "resources": resources,
+        "max_retries": max_retries,
+        "progress": progress,
+    }
+    cells_list = [tuple(c) for c in cfg.cells()]
     say(
-        f"mode map: {len(cfg.cells())} cells x {cfg.seeds} seeds of per-cell PPO "
-        f"({cfg.train_config('train').timesteps} steps each), {len(cfg.context_seeds)} context policies "
-        f"({cfg.train_config('context_train').timesteps} steps each), {n_workers} workers; {out}"
+        f"mode map (model v{cfg.version}): {len(cells_list)} cells x {cfg.seeds} seeds of per-cell PPO "
+        f"({cfg.train_config('train').timesteps} steps each"
+        f"{', warm-started from each cell' + chr(39) + 's best script' if cfg.warm_start else ''}), certified against "
+        f"the best script{' and the honest planner' if cert.planner else ''} on {cert.episodes} episodes "
+        f"(retrains up to {cert.retrains}), {len(cfg.context_seeds)} context policies, {n_workers} workers; {out}"
     )
-    records = sw.run_sweep(
-        runs,
-        out,
-        fn=mode_map_task,
-        backend=backend,
-        workers=n_workers,
-        address=address,
-        storage=storage,
-        resources=resources,
-        max_retries=max_retries,
-        progress=progress,
-        desc="runs",
-    )
-    results, fast_rows, scripted = [], [], None
-    for run, rec in zip(runs, records, strict=True):
-        kind = run.config["kind"]
-        if kind == "cell":
-            results.append({**rec["metrics"]["row"], "seed": rec["seed"]})
-        elif kind == "context":
-            fast_rows += [{**r, "seed": rec["seed"]} for r in rec["metrics"]["rows"]]
+    # Phase 1: every cell's references (best scripts, planner) and the context policies.
+    ref_runs = _reference_runs(cfg)
+    ref_records = sw.run_sweep(ref_runs, out, desc="references", **options)
+    references, fast_rows = {}, []
+    for run, rec in zip(ref_runs, ref_records, strict=True):
+        if run.config["kind"] == "reference":
+            references[tuple(float(v) for v in run.config["cell"])] = rec["metrics"]
         else:
-            scripted = pd.DataFrame(rec["metrics"]["rows"])
-    df = pd.DataFrame(results)
-    axes = list(AXES)
-    df = df[[*axes, "seed", *[c for c in df.columns if c not in (*axes, "seed")]]]
-    df["mode"] = dominant_modes(df)
-    df = df.merge(scripted[[*axes, "scripted_best", "scripted_mode", "scripted_return"]], on=axes, how="left")
-    sw.write_table(df, out, "results")
-    scripted_path = out / "scripted.csv"
-    atomic_write_text(scripted_path, scripted.to_csv(index=False))
-    cells = _pool(df)
-    fast = pd.DataFrame(fast_rows)
+            fast_rows += [{**r, "seed": rec["seed"]} for r in rec["metrics"]["rows"]]
+    warm = {c: references[c]["row"]["scripted_best"] if cfg.warm_start else None for c in cells_list}
+    # Phase 2: the agents, then retrains of those not certified (another seed, more steps), up to the cap.
+    pending = [_cell_run(cfg, c, slot, 0, warm[c]) for c in cells_list for slot in range(cfg.seeds)]
+    attempts, records = [], []
+    for attempt in range(cert.retrains + 1):
+        found = sw.run_sweep(pending, out, desc=f"agents (attempt {attempt})" if attempt else "agents", **options)
+        new = [_agent_row(run, rec, references, cert) for run, rec in zip(pending, found, strict=True)]
+        attempts += new
+        records += found
+        failing = [r for r in new if not r["certified"]]
+        if not failing or attempt == cert.retrains:
+            break
+        say(f"{len(failing)} of {len(new)} agents not certified: retraining them (attempt {attempt + 1})")
+        pending = [_cell_run(cfg, _cell_of(r), r["seed"], attempt + 1, warm[_cell_of(r)]) for r in failing]
+    tables = _tables(cfg, attempts, references, fast_rows)
+    for name in ("results", "attempts", "references"):
+        sw.write_table(tables[name], out, name)
+    scripted = tables["scripted"]
+    atomic_write_text(out / "scripted.csv", scripted.to_csv(index=False))
+    df, cells, fast = tables["results"], tables["cells"], tables["fast"]
+    sw.write_table(cells, out, "cells")
     if not fast.empty:
-        fast["mode"] = dominant_modes(fast)
         sw.write_table(fast, out, "fast")
     check = _check_table(df, fast) if not fast.empty else pd.DataFrame()
     atomic_write_text(out / "check.csv", check.to_csv(index=False))
-    facts = _facts(cfg, df, cells, scripted)
     from massbargain.experiments.maps import mode_map_plots as mp
+    from massbargain.experiments.maps import mode_map_report as mr
 
+    facts = mr.facts(cfg, df, cells, scripted)
     figures = mp.write_figures(cells, out)
     seconds = time.perf_counter() - started
-    report = _report(cfg, df, cells, check, scripted, facts, figures, seconds, records)
+    report = mr.report(cfg, df, cells, check, scripted, facts, figures, seconds, records, tables["attempts"], compare)
     atomic_write_text(out / "report.md", report)
     say(f"done in {seconds:.0f} s: {out / 'report.md'}, {out / 'results.csv'}, {out / 'mode_map.png'}")
-    return {"results": df, "cells": cells, "check": check, "scripted": scripted, "facts": facts, "seconds": seconds}
+    return {
+        "results": df,
+        "cells": cells,
+        "attempts": tables["attempts"],
+        "references": tables["references"],
+        "check": check,
+        "scripted": scripted,
+        "facts": facts,
+        "seconds": seconds,
+    }
+
+
+def _cell_of(row: Mapping[str, Any]) -> tuple[float, float, float]:
+    return tuple(float(row[a]) for a in AXES)
+
+
+def _agent_row(run: Any, record: Mapping[str, Any], references: Mapping[tuple, Any], cert: CertifyConfig) -> dict:
+    """One agent's table row: its metrics, its attempt, and its certification against its cell's references."""
+    from massbargain.experiments.maps.certify import paired_gap, reference_bar
+
+    m = record["metrics"]
+    cell = tuple(float(v) for v in run.config["cell"])
+    ref = references[cell]
+    agent = np.asarray(m["agent_returns"])
+    script = np.asarray(ref["script_returns"])
+    planner = np.asarray(ref["planner_returns"]) if "planner_returns" in ref else None
+    row = {**m["row"], "seed": run.config["slot"], "attempt": run.config["attempt"], "train_seed": run.seed}
+    row["timesteps"] = m["timesteps"]
+    row["train_seconds"] = m["train_seconds"]
+    row["warm_start"] = run.config["warm_start"] or ""
+    row["cert_agent_return"] = float(agent.mean())
+    row["cert_script_return"] = float(script.mean())
+    row["cert_planner_return"] = float(planner.mean()) if planner is not None else float("nan")
+    bar = reference_bar(float(script.mean()), None if planner is None else float(planner.mean()), cert)
+    row["cert_bar"] = bar
+    row["certified"] = bool(agent.mean() >= bar)
+    row["gap_script"], row["gap_script_ci95"] = paired_gap(agent, script)
+    if planner is not None:
+        row["gap_planner"], row["gap_planner_ci95"] = paired_gap(agent, planner)
+    return row
+
+
+def _tables(cfg: ModeMapConfig, attempts: list[dict], references: Mapping[tuple, Any], fast_rows: list) -> dict:
+    """The map's tables: every attempt, the kept one per (cell, seed) (``results``), the references per cell,
+    the scripted comparison (``scripted``), the pooled cells and the fast mode."""
+    import pandas as pd
+
+    from massbargain.experiments.maps.certify import choose_attempts
+
+    axes = list(AXES)
+    every = pd.DataFrame(attempts)
+    every["mode"] = dominant_modes(every)
+    kept = pd.DataFrame(choose_attempts(every.to_dict("records")))
+    kept = kept.sort_values([*axes, "seed"], kind="stable").reset_index(drop=True)
+    kept = kept[[*axes, "seed", *[c for c in kept.columns if c not in (*axes, "seed")]]]
+    ref_rows = []
+    for cell, ref in references.items():
+        r = {**dict(zip(axes, cell, strict=True))}
+        for who in ("script", "planner"):
+            if who in ref:
+                for k in ("mean_return", *[f"{m}_share" for m in MODES], *RATES):
+                    r[f"{who}_{k}"] = ref[who][k]
+                r[f"{who}_mode"] = MODES[int(np.argmax([ref[who][f"{m}_share"] for m in MODES]))]
+        r["scripted_best"] = ref["row"]["scripted_best"]
+        r["planner_seconds"] = ref.get("planner_seconds", float("nan"))
+        ref_rows.append(r)
+    refs = pd.DataFrame(ref_rows).sort_values(axes, kind="stable").reset_index(drop=True)
+    scripted = pd.DataFrame([ref["row"] for ref in references.values()]).sort_values(axes, kind="stable")
+    scripted = scripted.reset_index(drop=True)
+    kept = kept.merge(scripted[[*axes, "scripted_best", "scripted_mode", "scripted_return"]], on=axes, how="left")
+    cells = _pool(kept)
+    extra = [c for c in refs.columns if c.startswith(("planner_", "script_")) and c != "planner_seconds"]
+    cells = cells.merge(refs[[*axes, *extra]], on=axes, how="left")
+    cells["certified"] = kept.groupby(axes, sort=True)["certified"].all().to_numpy()
+    fast = pd.DataFrame(fast_rows)
+    if not fast.empty:
+        fast["mode"] = dominant_modes(fast)
+    return {"results": kept, "attempts": every, "references": refs, "scripted": scripted, "cells": cells, "fast": fast}
 
 
 def _tcrit(n: int) -> float:
@@ -453,7 +644,8 @@ def _tcrit(n: int) -> float:
 def _pool(df: Any) -> Any:
     """One row per cell: means over seeds, the seeds' 95% interval of the return, mode agreement."""
     axes = list(AXES)
-    metrics = [c for c in df.columns if c not in (*axes, "seed", "mode", "scripted_best", "scripted_mode")]
+    skip = (*axes, "seed", "attempt", "train_seed", "certified")
+    metrics = [c for c in df.select_dtypes("number").columns if c not in skip]
     g = df.groupby(axes, sort=True)
     cells = g[metrics].mean().reset_index()
     n = g.size().to_numpy()
@@ -495,331 +687,6 @@ def _check_table(df: Any, fast: Any) -> Any:
     return table
 
 
-# --- stylized facts 3, 4, 5 by trained agents ------------------------------------------------------------
-
-
-def _facts(cfg: ModeMapConfig, df: Any, cells: Any, scripted: Any) -> list[dict[str, Any]]:
-    """Facts 3, 4 and 5 of docs/MODEL.md measured on the trained agents (rows: claim, measured, criterion, holds)."""
-    facts = []
-    r_lo, r_hi = cfg.recklessness[0], cfg.recklessness[-1]
-    s_hi = cfg.stakes[-1]
-    mu_daye = min(cfg.monitoring, key=lambda m: abs(m - 0.6))
-
-    # Fact 3: where brokers are reckless, mobilizing is punished and returns less; trained agents avoid it.
-    at = cells[(cells.recklessness == r_hi) & (cells.monitoring == mu_daye) & (cells.stakes == s_hi)].iloc[0]
-    sc = scripted[(scripted.recklessness == r_hi) & (scripted.monitoring == mu_daye) & (scripted.stakes == s_hi)].iloc[
-        0
-    ]
-    lo = cells[(cells.recklessness == r_lo)]
-    hi = cells[(cells.recklessness == r_hi)]
-    mob_pun = max(sc["mobilize_punishment"], sc["mobilize_pacify_punishment"])
-    mob_ret = max(sc["mobilize_return"], sc["mobilize_pacify_return"])
-    ci = max(sc["mobilize_return_ci95"], sc["mobilize_pacify_return_ci95"])
-    seed_ci = at["return_seed_ci95"] if np.isfinite(at["return_seed_ci95"]) else 0.0
-    holds3 = (
-        min(sc["mobilize_punishment"], sc["mobilize_pacify_punishment"]) >= 0.5
-        and sc["consent_return"] - sc["consent_return_ci95"] > mob_ret + ci
-        and at["mean_return"] + seed_ci >= sc["consent_return"] - sc["consent_return_ci95"]
-        and at["mobilized_share"] <= 0.1
-    )
-    facts.append(
-        {
-            "fact": 3,
-            "claim": "Mobilization backfires with reckless brokers: punishment is common and the return is below "
-            "consent's.",
-            "measured": f"ρ̄ = {r_hi}, μ = {mu_daye}, S = {s_hi}: mobilizing (scripted mobilize / mobilize_pacify) "
-            f"is punished in {_pct(sc['mobilize_punishment'])} / {_pct(sc['mobilize_pacify_punishment'])} and "
-            f"returns at best {mob_ret:+.3f}, scripted consent {sc['consent_return']:+.3f}; the trained agents "
-            f"mobilize in {_pct(at['mobilized_share'])} of episodes, are punished in {_pct(at['punishment_rate'])} "
-            f"and return {at['mean_return']:+.3f} (± {_num(seed_ci)} over seeds). Agents' mobilized share, grid "
-            f"mean: ρ̄ = {r_lo}: {_pct(lo['mobilized_share'].mean())}, ρ̄ = {r_hi}: {_pct(hi['mobilized_share'].mean())}",
-            "criterion": "both mobilization policies punished ≥ 50% and below consent by more than the intervals; "
-            "the agents mobilize in ≤ 10% of episodes there and return at least consent's (within the intervals)",
-            "holds": bool(holds3),
-            "detail": {"mobilize_punishment": mob_pun},
-        }
-    )
-
-    # Fact 4: mass pressure rises with stakes; at low stakes no mass pressure.
-    by_s = cells.groupby("stakes")[["consent_share", "mobilized_share", "none_share"]].mean()
-    mass = (by_s["consent_share"] + by_s["mobilized_share"]).to_numpy()
-    low = cells[cells.stakes == cfg.stakes[0]]
-    low_none = float((low["mode"] == "none").mean())
-    rising = bool(np.all(np.diff(mass) >= -0.02)) and mass[-1] > mass[0]
-    holds4 = rising and low_none >= 0.5
-    facts.append(
-        {
-            "fact": 4,
-            "claim": "The use of mass pressure rises with stakes; at low stakes the best policy is passive or "
-            "official channels.",
-            "measured": "share of episodes with mass pressure (consent or mobilized), grid mean: "
-            + ", ".join(f"S={s}: {_pct(v)}" for s, v in zip(by_s.index, mass, strict=True))
-            + f"; at S = {cfg.stakes[0]} no mass pressure is the agents' dominant mode in {_pct(low_none)} of cells",
-            "criterion": "mass-pressure share rising with S (no drop > 2 points) and higher at the top than at the "
-            "bottom; at the lowest S no mass pressure dominates in ≥ 50% of cells",
-            "holds": bool(holds4),
-        }
-    )
-
-    # Fact 5: along monitoring, mobilized -> consent -> none (at prudent brokers and middling stakes).
-    s5 = min(cfg.stakes, key=lambda s: abs(s - 0.6))
-    line = cells[(cells.recklessness == r_lo) & (cells.stakes == s5)].sort_values("monitoring")
-    seq = list(line["mode"])
-    order = {"mobilized": 0, "consent": 1, "none": 2}
-    ranks = [order[m] for m in seq]
-    holds5 = all(b >= a for a, b in zip(ranks, ranks[1:], strict=False)) and set(seq) == set(MODES)
-    facts.append(
-        {
-            "fact": 5,
-            "claim": "Higher monitoring μ moves the best policy from mobilization to consent, and at very high μ "
-            "away from mass pressure altogether.",
-            "measured": f"ρ̄ = {r_lo}, S = {s5}: agents' dominant mode "
-            + ", ".join(f"μ={m}: {mode}" for m, mode in zip(line["monitoring"], seq, strict=True))
-            + "; mobilized share "
-            + ", ".join(f"{_pct(v)}" for v in line["mobilized_share"])
-            + "; consent share "
-            + ", ".join(f"{_pct(v)}" for v in line["consent_share"]),
-            "criterion": "along μ the dominant mode runs mobilized → consent → none, each at least once, never back",
-            "holds": bool(holds5),
-            "partial": all(b >= a for a, b in zip(ranks, ranks[1:], strict=False)),
-        }
-    )
-    return facts
-
-
-# --- the report ----------------------------------------------------------------------------------------
-
-
-def _pct(x: float) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.0f}%"
-
-
-def _num(x: float, fmt: str = ".3f") -> str:
-    return "n/a" if x is None or not np.isfinite(x) else format(x, fmt)
-
-
-def _span(values: Sequence[float]) -> str:
-    vals = sorted(set(float(v) for v in values))
-    if not vals:
-        return "nowhere"
-    return f"{vals[0]:g}" if len(vals) == 1 else f"{vals[0]:g}–{vals[-1]:g}"
-
-
-def _region_text(cfg: ModeMapConfig, cells: Any, mode: str) -> str:
-    sub = cells[cells["mode"] == mode]
-    n = len(cells)
-    if sub.empty:
-        return f"in none of the {n} cells"
-    parts = []
-    for s in cfg.stakes:
-        at = sub[sub.stakes == s]
-        if at.empty:
-            continue
-        where = "; ".join(f"ρ̄ {r:g} at μ {_span(g['monitoring'])}" for r, g in at.groupby("recklessness") if len(g))
-        parts.append(f"S = {s:g}: {len(at)} of {len(cells[cells.stakes == s])} cells ({where})")
-    outcome = (
-        f"there the agents win a concession in {_pct(sub['concession_rate'].mean())} of episodes, are punished in "
-        f"{_pct(sub['punishment_rate'].mean())}, and return {sub['mean_return'].mean():+.3f} on average "
-        f"(cell range {sub['mean_return'].min():+.3f} to {sub['mean_return'].max():+.3f})"
-    )
-    return f"in {len(sub)} of {n} cells — " + "; ".join(parts) + f". {outcome}"
-
-
-def _report(
-    cfg: ModeMapConfig,
-    df: Any,
-    cells: Any,
-    check: Any,
-    scripted: Any,
-    facts: list[dict[str, Any]],
-    figures: Sequence[Path],
-    seconds: float,
-    records: Sequence[Mapping[str, Any]],
-) -> str:
-    ctx_t = cfg.train_config("context_train").timesteps
-    cell_t = cfg.train_config("train").timesteps
-    cell_secs = [r["metrics"]["train_seconds"] for r in records if r["config"]["kind"] == "cell"]
-    ctx_secs = [r["metrics"]["train_seconds"] for r in records if r["config"]["kind"] == "context"]
-    n_cells = len(cells)
-    counts = cells["mode"].value_counts()
-    lines = [
-        "# Mode map: where do trained officials favour consent instability over mobilization?",
-        "",
-        f"Generated by `massbargain mode-map` from `results.csv` ({len(df)} rows: {n_cells} cells × {cfg.seeds} "
-        f"seeds). Scenario `{cfg.scenario}`; grid: broker recklessness ρ̄ {list(cfg.recklessness)} × monitoring μ "
-        f"{list(cfg.monitoring)} × stakes S {list(cfg.stakes)}. Every number below is read from the tables in this "
-        "folder.",
-        "",
-        "## Method",
-        "",
-        f"Per cell and seed (seeds 0–{cfg.seeds - 1}), one PPO agent trained on that cell alone for {cell_t:,} steps "
-        "(the recipe of `massbargain train`; mean "
-        f"{np.mean(cell_secs) if cell_secs else float('nan'):.0f} s of training per run), its final model evaluated "
-        f"there on {cfg.episodes} episodes (the same episodes for every agent in a cell; agents sample their "
-        "actions, as they were trained). A cell's *dominant mode* is the most common episode mode of its agents: "
-        "*none* (passive or official channels, including an early ACCEPT), *consent* (leak or tolerate, no "
-        "brokers) or *mobilized* (brokers). Intervals: ± the 95% t-interval over seeds (training variation); each "
-        f"(cell, seed) row also has its episode interval `return_ci95`. The whole run took {seconds:.0f} s of wall "
-        "time (a resumed run counts only the resumed part).",
-        "",
-    ]
-    if ctx_secs:
-        lines += [
-            f"Fast mode, for comparison (`fast.csv`): {len(ctx_secs)} context-conditioned PPO "
-            f"{'policy' if len(ctx_secs) == 1 else 'policies'} (seeds "
-            f"{list(cfg.context_seeds)}), each trained once for {ctx_t:,} steps ({np.mean(ctx_secs):.0f} s) with the "
-            "cell drawn afresh every episode and given as input, then evaluated in every cell on the same episodes.",
-            "",
-        ]
-    lines += [
-        "## Answer",
-        "",
-        f"Dominant modes over the {n_cells} cells: none {counts.get('none', 0)}, consent {counts.get('consent', 0)}, "
-        f"mobilized {counts.get('mobilized', 0)}.",
-        "",
-        f"- **No mass pressure pays** {_region_text(cfg, cells, 'none')}.",
-        f"- **Consent instability dominates** {_region_text(cfg, cells, 'consent')}.",
-        f"- **Mobilization dominates** {_region_text(cfg, cells, 'mobilized')}.",
-        "",
-    ]
-    # How the trained agents play consent (what they actually do with their days), and early acceptance.
-    cons = cells[cells["mode"] == "consent"]
-    if not cons.empty:
-        lines.append(
-            f"Where consent dominates, the agents spend {_pct(cons['days_leak'].mean())} of their days leaking, "
-            f"{_pct(cons['days_tolerate'].mean())} tolerating, {_pct(cons['days_petition'].mean())} petitioning "
-            f"and {_pct(cons['days_wait'].mean())} waiting; episodes last {cons['mean_length'].mean():.1f} days on "
-            "average."
-        )
-    lines.append(
-        f"Early acceptance: agents end {_pct(cells['accept_rate'].mean())} of episodes with ACCEPT over the grid "
-        f"(most in a cell: {_pct(cells['accept_rate'].max())})."
-    )
-    # Comparison with the scripted policies.
-    same = float((cells["mode"] == cells["scripted_mode"]).mean())
-    adv = (cells["mean_return"] - cells["scripted_return"]).to_numpy()
-    sc_counts = scripted["scripted_mode"].value_counts()
-    lines += [
-        "",
-        f"Beside the best scripted policy of each cell (the best member of the scripted families, chosen on other "
-        f"episodes; {cfg.scripted_episodes} episodes reported, "
-        f"`scripted.csv`): the scripted map has none {sc_counts.get('none', 0)}, "
-        f"consent {sc_counts.get('consent', 0)}, "
-        f"mobilized {sc_counts.get('mobilized', 0)} cells; the agents' dominant mode equals the scripted best mode in "
-        f"{_pct(same)} of cells. The agents' return minus the best scripted return: mean {adv.mean():+.3f}, "
-        f"from {adv.min():+.3f} to {adv.max():+.3f}; they beat the best script in {_pct(float((adv > 0).mean()))} of "
-        "cells.",
-        "",
-        *_shortfall(cells, check),
-        "## How confident",
-        "",
-        f"- Seeds agree on a cell's dominant mode in {_pct(float((cells['mode_agreement'] == 1).mean()))} of cells "
-        f"(all {cfg.seeds} seeds the same); mean agreement {_pct(cells['mode_agreement'].mean())}.",
-        f"- Return interval over seeds: median ± {_num(float(np.nanmedian(cells['return_seed_ci95'])))}, largest "
-        f"± {_num(float(np.nanmax(cells['return_seed_ci95'])) if cells['return_seed_ci95'].notna().any() else np.nan)};"
-        f" episode interval per (cell, seed): median ± {_num(float(df['return_ci95'].median()))}.",
-        f"- Margin of the dominant mode (its share minus the runner-up's): median "
-        f"{_pct(float(np.median(_margins(cells))))}; cells decided by less than 20 points: "
-        f"{int((_margins(cells) < 0.2).sum())} of {n_cells}.",
-    ]
-    if not check.empty:
-        same = check["per_cell_mode"] == check["fast_mode"]
-        corr = float(np.corrcoef(check["per_cell_mean_return"], check["fast_mean_return"])[0, 1])
-        lines += [
-            f"- Fast mode against per-cell training, over all {len(check)} cells (`check.csv`): the dominant mode "
-            f"agrees in {int(same.sum())} of {len(check)} cells; return gap (fast − per-cell) mean "
-            f"{check['return_gap'].mean():+.3f}, from {check['return_gap'].min():+.3f} to "
-            f"{check['return_gap'].max():+.3f}; correlation of the cells' returns {corr:.2f}. The fast mode's "
-            f"dominant modes: " + ", ".join(f"{m} {int((check['fast_mode'] == m).sum())}" for m in MODES) + ".",
-        ]
-        if (~same).any():
-            lines += [
-                "",
-                "Cells where the two disagree:",
-                "",
-                "| ρ̄ | μ | S | per-cell mode | fast mode | per-cell return | fast return "
-                "| per-cell consent / mobilized | fast consent / mobilized |",
-                "|---|---|---|---|---|---|---|---|---|",
-            ]
-            for _, r in check[~same].iterrows():
-                lines.append(
-                    f"| {r.recklessness:g} | {r.monitoring:g} | {r.stakes:g} | {r.per_cell_mode} | {r.fast_mode} | "
-                    f"{r.per_cell_mean_return:+.3f} | {r.fast_mean_return:+.3f} | "
-                    f"{_pct(r.per_cell_consent_share)} / {_pct(r.per_cell_mobilized_share)} | "
-                    f"{_pct(r.fast_consent_share)} / {_pct(r.fast_mobilized_share)} |"
-                )
-    lines += [
-        "",
-        "## Stylized facts 3, 4 and 5 by trained agents",
-        "",
-        "| # | claim | measured | criterion | holds |",
-        "|---|---|---|---|---|",
-    ]
-    for f in facts:
-        holds = "yes" if f["holds"] else "no"
-        lines.append(f"| {f['fact']} | {f['claim']} | {f['measured']} | {f['criterion']} | {holds} |")
-    lines += [
-        "",
-        "## Figures",
-        "",
-        *[f"- [{p.name}]({p.name})" for p in figures],
-        "",
-        "![mode map](mode_map.png)",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _shortfall(cells: Any, check: Any, tolerance: float = 0.05) -> list[str]:
-    """Report lines on cells where another policy (the best scripted one, or the fast mode) returns more than
-    the per-cell agents by over ``tolerance``: there the agents' mode is what training found, not the best."""
-    other = cells["scripted_return"].to_numpy()
-    source = np.where(np.isfinite(other), "best script", "")
-    if not check.empty:
-        fast = check.set_index(list(AXES)).reindex(pd_index(cells))["fast_mean_return"].to_numpy()
-        use_fast = fast > np.nan_to_num(other, nan=-np.inf)
-        other = np.where(use_fast, fast, other)
-        source = np.where(use_fast, "fast mode", source)
-    gap = other - cells["mean_return"].to_numpy()
-    short = gap > tolerance
-    lines = [""]
-    if not short.any():
-        lines += [
-            f"In every cell the agents return within {tolerance} of the best other policy measured (the best script"
-            + (" and the fast mode" if not check.empty else "")
-            + "): the map shows what pays, as far as these policies can tell.",
-            "",
-        ]
-        return lines
-    n_best = int((cells["best_seed_mode"] != cells["mode"]).sum())
-    lines += [
-        f"**Where training falls short.** In {int(short.sum())} of {len(cells)} cells another policy returns more "
-        f"than the agents by over {tolerance} (the agents' dominant mode there, and the better policy's return): "
-        + "; ".join(
-            f"ρ̄ {r.recklessness:g}, μ {r.monitoring:g}, S {r.stakes:g}: {r['mode']} {r.mean_return:+.3f} "
-            f"vs {src} {o:+.3f}"
-            for (_, r), o, src, k in zip(cells.iterrows(), other, source, short, strict=True)
-            if k
-        )
-        + ". In these cells the dominant mode is what the agents learned in their budget, not necessarily what "
-        f"pays best. Taking each cell's best seed instead of the seeds' shares changes the mode of {n_best} cells "
-        f"(`best_seed_mode` in the pooled table). More `train.timesteps` or seeds narrow this.",
-        "",
-    ]
-    return lines
-
-
-def pd_index(cells: Any) -> Any:
-    import pandas as pd
-
-    return pd.MultiIndex.from_frame(cells[list(AXES)])
-
-
-def _margins(cells: Any) -> np.ndarray:
-    shares = np.sort(cells[[f"{m}_share" for m in MODES]].to_numpy(), axis=1)
-    return shares[:, -1] - shares[:, -2]
-
-
 # --- command line ----------------------------------------------------------------------------------------
 
 _EXAMPLES = """\
@@ -857,6 +724,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FILE.yaml",
         help="TrainConfig fields over the per-cell runs' train settings (e.g. best.yaml of massbargain tune)",
     )
+    p.add_argument(
+        "--env-version",
+        type=int,
+        choices=MODEL_VERSIONS,
+        help=f"model version of the scenario (default: the config's, {LATEST_VERSION}); e.g. 0 to redraw the v0 map",
+    )
+    p.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="another mode map's folder (e.g. the same grid with --env-version 0): the report compares the cells",
+    )
     add_runner_arguments(p, workers_help="parallel runs (default: the config's workers)")
     p.set_defaults(func=run)
     return p
@@ -886,7 +764,13 @@ def run(args: argparse.Namespace) -> int:
     cfg = ModeMapConfig.from_yaml(args.config) if args.config else ModeMapConfig.default(quick=args.quick)
     if args.train_config:
         cfg = cfg.replace(train={**cfg.train, **_train_fields(args.train_config)})
+    if args.env_version is not None:
+        cfg = cfg.replace(version=args.env_version)
+    if args.compare is not None and not (Path(args.compare) / "cells.csv").is_file():
+        raise UserError(
+            f"--compare {args.compare!r} holds no mode map's cells.csv (run massbargain mode-map there first)"
+        )
     check_output_dir(args.out, cfg.identity(), resume=True, overwrite=args.overwrite, what=MAP_KIND)
     with resumable(args.out):
-        mode_map(cfg, args.out, overwrite=args.overwrite, **options)
+        mode_map(cfg, args.out, overwrite=args.overwrite, compare=args.compare, **options)
     return 0

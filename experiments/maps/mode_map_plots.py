@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from massbargain.actions import Mode
 from massbargain.experiments.analysis.plots import MODE_COLORS, save
@@ -29,6 +30,8 @@ METRICS: dict[str, tuple[str, Any, tuple[float, float] | None]] = {
     "consent_minus_mobilized": ("consent − mobilized share", None, (-1.0, 1.0)),
     "concession_rate": ("concession rate", "Blues", (0.0, 1.0)),
     "punishment_rate": ("punishment rate", "Purples", (0.0, 1.0)),
+    "pyrrhic_rate": ("Pyrrhic rate (won and punished)", "Oranges", (0.0, 0.5)),
+    "riot_rate": ("riot rate", "Greys", (0.0, 1.0)),
     "mean_return": ("mean return", "viridis", None),
 }
 _LETTER = {"none": "N", "consent": "C", "mobilized": "M"}
@@ -59,8 +62,10 @@ def _with_difference(cells: Any) -> Any:
 
 
 def plot_mode_map(cells: Any, title: str | None = None) -> Figure:
-    """The headline figure: consent − mobilized share per cell (green consent, red mobilization), the
-    dominant mode's letter (N none, C consent, M mobilized) and the agents' mean return written in each cell."""
+    """The headline figure: consent − mobilized share per cell (green consent, red mobilization); in each cell
+    the agents' dominant mode's letter (N none, C consent, M mobilized) with the best script's and the
+    planner's after it (``s``, ``p``), the agents' mean return, and the share of Pyrrhic episodes (won and
+    punished) where it is at least 5%. An uncertified cell (see ``certified``) is outlined and starred."""
     cells = _with_difference(cells)
     stakes = sorted(cells["stakes"].unique())
     fig = Figure(figsize=(3.3 * len(stakes) + 1.2, 3.6), layout="constrained")
@@ -70,13 +75,25 @@ def plot_mode_map(cells: Any, title: str | None = None) -> Figure:
         diff, rows, cols = _matrix(cells, s, "consent_minus_mobilized")
         mode, _, _ = _matrix(cells, s, "mode")
         ret, _, _ = _matrix(cells, s, "mean_return")
+        others = {c: _matrix(cells, s, c)[0] for c in ("scripted_mode", "planner_mode") if c in cells}
+        pyrrhic = _matrix(cells, s, "pyrrhic_rate")[0] if "pyrrhic_rate" in cells else None
+        certified = _matrix(cells, s, "certified")[0] if "certified" in cells else None
         im = _panel(ax, diff, rows, cols, _DIVERGING, -1.0, 1.0)
         for i in range(len(rows)):
             for j in range(len(cols)):
+                head = _LETTER[mode[i, j]]
+                if others:
+                    head += " " + "".join(f"{c[0]}{_LETTER[v[i, j]]}" for c, v in others.items())
+                text = f"{head}\n{ret[i, j]:+.2f}"
+                if pyrrhic is not None and pyrrhic[i, j] >= 0.05:
+                    text += f"\nP{100 * pyrrhic[i, j]:.0f}%"
+                if certified is not None and not certified[i, j]:
+                    text = "*" + text
+                    ax.add_patch(Rectangle((j - 0.48, i - 0.48), 0.96, 0.96, fill=False, lw=1.2, ec="#222222"))
                 ax.text(
                     j,
                     i,
-                    f"{_LETTER[mode[i, j]]}\n{ret[i, j]:+.2f}",
+                    text,
                     ha="center",
                     va="center",
                     fontsize=6.5,
@@ -89,8 +106,8 @@ def plot_mode_map(cells: Any, title: str | None = None) -> Figure:
     fig.colorbar(im, ax=list(axes), shrink=0.9, label="consent − mobilized share")
     title = (
         title
-        or "Trained PPO officials: consent (green) or mobilization (red)? Letter: dominant mode (N none, C consent, "
-        "M mobilized); number: mean return"
+        or "PPO officials: consent (green) or mobilization (red)? N/C/M: agents' mode; s, p: best script's, "
+        "planner's; P: Pyrrhic; *: uncertified"
     )
     # Wrapped to the figure's width (12.5 characters an inch at this size, where 14 fit), so that a narrow map
     # (fewer stakes values, e.g. --quick) is not clipped; the default map's title stays on one line.
