@@ -27,6 +27,13 @@ class SuperiorView(NamedTuple):
     elite: np.ndarray  # visible elite opposition U
     resolve: np.ndarray  # its own hidden resolve for this episode
     peak_disorder: np.ndarray  # the episode's peak disorder before today (today's is ``disorder``)
+    # What else a prefecture sees (a learning superior's observation, :func:`observe_view`); the scripted
+    # superior does not use them. Defaults for views built by hand (the planner's belief).
+    crowd: Any = 0.0  # A today, after the official's dispersal
+    radical: Any = 0.0  # radical share R
+    warnings: Any = 0.0  # warnings it has given, / 5, capped at 1
+    time_used: Any = 0.0  # days used / T
+    investigation: Any = False  # an investigation is open
 
 
 class Superior(Protocol):
