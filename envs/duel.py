@@ -27,7 +27,7 @@ from massbargain.core import OBSERVATION_FIELDS  # noqa: E402
 from massbargain.env import ScenarioSpec  # noqa: E402
 from massbargain.scenario import LATEST_VERSION, Scenario  # noqa: E402
 from massbargain.superior import SUPERIOR_OBSERVATION_FIELDS, ScriptedSuperior, observe_view  # noqa: E402
-from massbargain.superior_env import N_RESPONSES, SuperiorReward, superior_reward  # noqa: E402
+from massbargain.superior_env import DEFAULT_REWARD, N_RESPONSES, SuperiorReward, superior_reward  # noqa: E402
 
 __all__ = ["AGENTS", "DuelEnv", "env"]
 
@@ -61,7 +61,7 @@ class DuelEnv(AECEnv):
         *,
         preset: str = "baseline",
         version: int = LATEST_VERSION,
-        reward: SuperiorReward = SuperiorReward(),
+        reward: SuperiorReward = DEFAULT_REWARD,
         render_mode: str | None = None,
     ) -> None:
         super().__init__()

@@ -37,6 +37,7 @@ from massbargain.scenario import LATEST_VERSION, Scenario, SuperiorParams
 from massbargain.superior import SUPERIOR_OBSERVATION_FIELDS, Superior, SuperiorView, observe_view
 
 __all__ = [
+    "DEFAULT_REWARD",
     "N_RESPONSES",
     "PolicySuperior",
     "PoolSuperior",
@@ -72,6 +73,10 @@ class SuperiorReward:
                 raise ValueError(f"SuperiorReward.{name} must be a number in [0, 10], got {value!r}")
 
 
+#: The default weights (an immutable instance, shared).
+DEFAULT_REWARD = SuperiorReward()
+
+
 def _plan_value(scenario: Scenario) -> np.ndarray:
     """The plan's value to the prefecture by Outcome code (NONE, WITHDRAWN, SUSPENDED, PARTIAL, IMPOSED)."""
     u = scenario.utility
@@ -79,7 +84,7 @@ def _plan_value(scenario: Scenario) -> np.ndarray:
 
 
 def superior_reward(
-    result: core.StepResult, state: core.State, scenario: Scenario, weights: SuperiorReward = SuperiorReward()
+    result: core.StepResult, state: core.State, scenario: Scenario, weights: SuperiorReward = DEFAULT_REWARD
 ) -> Any:
     """The superior's reward for the day :func:`massbargain.core.end_day` just closed (``result``; ``state``
     after it): shape (B,), or a float for one environment."""
@@ -239,7 +244,7 @@ class SuperiorEnv(gym.Env[np.ndarray, np.int64]):
         preset: str = "baseline",
         version: int = LATEST_VERSION,
         official: Policy | Sequence[Policy] | None = None,
-        reward: SuperiorReward = SuperiorReward(),
+        reward: SuperiorReward = DEFAULT_REWARD,
     ) -> None:
         self.scenario = Scenario.resolve(scenario, base=preset, version=version)
         self.officials, self.weights = _as_pool(official), reward
@@ -269,7 +274,9 @@ class SuperiorEnv(gym.Env[np.ndarray, np.int64]):
             raise RuntimeError("the episode has ended (or not started): call reset() before step()")
         a = int(action)
         if not (0 <= a < N_RESPONSES and a == action):
-            raise ValueError(f"invalid response {action!r}; allowed: {', '.join(f'{r.value}={r.name}' for r in Response)}")
+            raise ValueError(
+                f"invalid response {action!r}; allowed: {', '.join(f'{r.value}={r.name}' for r in Response)}"
+            )
         obs = observe_view(self._day.view)
         r = core.end_day(self.state, self._day, a, self.scenario)
         reward = float(superior_reward(r, self.state, self.scenario, self.weights))
@@ -308,7 +315,7 @@ class SuperiorVectorEnv(VectorEnv):
         preset: str = "baseline",
         version: int = LATEST_VERSION,
         official: Policy | Sequence[Policy] | None = None,
-        reward: SuperiorReward = SuperiorReward(),
+        reward: SuperiorReward = DEFAULT_REWARD,
         autoreset_mode: AutoresetMode | str = AutoresetMode.SAME_STEP,
         render_mode: str | None = None,
     ) -> None:
