@@ -93,11 +93,24 @@ def _ppo_config(cfg: DuelConfig, timesteps: int, seed: int, accept_warmup: int) 
     )
 
 
-def _train(env: Any, tcfg: Any) -> Any:
+#: A new superior starts with its three concessions' logits this much below the others: a concession ends the
+#: episode, so a uniform first policy concedes within a few days and PPO never sees what holding earns (the
+#: same exploration trap as the official's ACCEPT, docs/TRAINING.md). The network can learn it away.
+CONCESSION_PRIOR = 3.0
+
+
+def _train(env: Any, tcfg: Any, superior: bool = False) -> Any:
+    import torch
+
+    from massbargain.actions import Response
     from massbargain.agents.train import make_ppo, schedule_callbacks, torch_settings
 
     with torch_settings(tcfg):
         model = make_ppo(tcfg, env)
+        if superior:
+            with torch.no_grad():
+                for r in (Response.SUSPEND, Response.PARTIAL, Response.WITHDRAW):
+                    model.policy.action_net.bias[int(r)] -= CONCESSION_PRIOR
         model.learn(tcfg.timesteps, callback=schedule_callbacks(tcfg))
     return model
 
@@ -201,7 +214,7 @@ def run_duel(cfg: DuelConfig, out: str | Path, log: Callable[[str], Any] = print
             started = time.perf_counter()
             venv = SuperiorVectorEnv(cfg.n_envs, scenario, official=pools.officials, reward=cfg.reward)
             tcfg = _ppo_config(cfg, cfg.superior_steps, cfg.seed * 1000 + 2 * r + 1, 0)
-            model = _train(VecMonitor(SB3VecEnv(venv, final_info=False)), tcfg)
+            model = _train(VecMonitor(SB3VecEnv(venv, final_info=False)), tcfg, superior=True)
             _save(model, folder / "superior.zip")
             progress["done"].append(phase)
             progress["seconds"][phase] = round(time.perf_counter() - started, 1)
