@@ -192,3 +192,19 @@ def test_tiny_duel_trains_both_sides_and_resumes(tmp_path):
     assert (tmp_path / "round_2" / "superior.zip").stat().st_mtime_ns == stamp
     with pytest.raises(ValueError, match="rounds"):
         DuelConfig(rounds=0)
+
+
+def test_cli_refuses_another_configuration_and_bad_values(tmp_path, capsys):
+    pytest.importorskip("stable_baselines3")
+    from massbargain.agents.outdir import prepare_output_dir
+    from massbargain.experiments.cli.main import main
+    from massbargain.experiments.duel.train import WHAT, DuelConfig
+
+    prepare_output_dir(tmp_path, DuelConfig(rounds=1).record(), resume=True, overwrite=False, what=WHAT, log=None)
+    (tmp_path / "progress.json").write_text('{"done": [], "seconds": {}}')  # the folder holds work
+    assert main(["duel", "--rounds", "2", "--out", str(tmp_path)]) == 2
+    assert "rounds" in capsys.readouterr().err
+    assert main(["duel", "--set", "brokers.recklessness=7", "--out", str(tmp_path / "x")]) == 2
+    assert "recklessness" in capsys.readouterr().err
+    assert main(["duel-report", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    assert "payoff.json" in capsys.readouterr().err

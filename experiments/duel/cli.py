@@ -106,12 +106,13 @@ def run_report(args: argparse.Namespace) -> int:
     require("train", "analysis", what="massbargain duel-report")
     from pathlib import Path
 
+    from massbargain.agents.config import UserError
     from massbargain.agents.outdir import prepare_output_dir
     from massbargain.experiments.duel.report import WHAT, write_report
 
     for d in args.duels:
         if not (Path(d) / "payoff.json").exists():
-            raise ValueError(f"{d!r} is not a finished duel directory (no payoff.json); run massbargain duel first")
+            raise UserError(f"{d!r} is not a finished duel directory (no payoff.json); run massbargain duel first")
     config = {"duels": [str(Path(d).resolve()) for d in args.duels], "episodes": args.episodes, "seed": args.seed}
     out = prepare_output_dir(args.out, config, resume=True, overwrite=args.overwrite, what=WHAT)
     text = write_report(args.duels, out, episodes=args.episodes, seed=args.seed)
