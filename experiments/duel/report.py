@@ -153,7 +153,7 @@ def _figure(answers: list[dict[str, Any]], path: Path) -> None:
             bottom += share
     left.set_xticks(x, labels, rotation=20, ha="right")
     left.set_ylabel("share of episodes")
-    left.set_title("PPO officials' modes (left bar: vs scripted; hatched: vs learned)")
+    left.set_title("PPO officials' modes (plain: vs scripted; hatched: vs learned)", fontsize=10)
     left.legend(fontsize=8)
     for k, (who, color) in enumerate((("scripted", "#777777"), ("learned", "#c44e52"))):
         gap = [a[f"families_vs_{who}"]["gap"] for a in answers]
