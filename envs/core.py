@@ -40,8 +40,11 @@ __all__ = [
     "Posture",
     "State",
     "StepResult",
+    "Day",
+    "begin_day",
     "crowd_draw",
     "constants",
+    "end_day",
     "initial_state",
     "observe",
     "step",
@@ -466,7 +469,38 @@ def step(
 
     ``actions`` is an int array of shape (B,) for a batched state, or one int for a single one.
     Environments that terminate are left in their terminal state; the caller resets them.
+
+    The day is :func:`begin_day` (the official acts and the residents answer, up to what the superior
+    sees), ``superior.respond`` on that view with the day's own uniform number, and :func:`end_day` (the
+    response and its consequences). A two-sided game calls the two halves itself, with a learning
+    superior's response in between (``massbargain.duel``).
     """
+    day = begin_day(state, actions, scenario, rng)
+    return end_day(state, day, superior.respond(day.view, scenario.superior, day.uniform), scenario)
+
+
+@dataclass
+class Day:
+    """A day in progress between :func:`begin_day` and :func:`end_day`: what the superior sees (``view``),
+    the uniform number its own draw uses (``uniform``), and the day's intermediate values the second half
+    needs. Arrays of shape (B,), or plain numbers for one environment."""
+
+    view: SuperiorView
+    uniform: Any
+    effects: Any  # today's rows of the action-effect table
+    u: Any  # the day's uniforms (see begin_day)
+    reckless: Any  # the brokers' conduct today
+    crowd: Any  # the crowd after the official's dispersal, before the superior's
+    facing: Any  # the crowd the police faced, before any dispersal
+    disorder: Any
+    triggered: Any  # a trigger event happened today
+
+
+def begin_day(state: State, actions: Any, scenario: Scenario, rng: np.random.Generator) -> Day:
+    """The first half of :func:`step`: draw the day's random numbers, apply the official's action and the
+    residents' answer (information, activation, radicalization, disorder, triggers) and the superior's
+    pressure stock, in place; return the superior's view of the day. Every random number of the day is
+    drawn here, in :func:`step`'s order, so that a day split in two draws exactly what one call draws."""
     s = state
     batched = s.batched
     xp = _Batch if batched else _One
@@ -575,8 +609,38 @@ def step(
     if v1.attribution:  # a crowd the superior believes staged counts for less
         pressure = pressure * (1.0 - s.evidence) ** sup.attribution_discount
     s.stock = sup.pressure_memory * s.stock + (1.0 - sup.pressure_memory) * pressure
-    view = SuperiorView(pressure, s.stock, disorder, s.evidence, s.elite, s.resolve, s.peak_disorder)
-    response = superior.respond(view, sup, u[1]) * (playing > 0)  # HOLD (0) on the day of ACCEPT
+    view = SuperiorView(
+        pressure,
+        s.stock,
+        disorder,
+        s.evidence,
+        s.elite,
+        s.resolve,
+        s.peak_disorder,
+        crowd,
+        s.radical,
+        xp.minimum(s.warnings / WARNINGS_SCALE, 1.0),
+        s.day / scenario.horizon.days,
+        s.investigation_left >= 0,
+    )
+    return Day(view, u[1], e, u, reckless, crowd, facing, disorder, triggered)
+
+
+def end_day(state: State, day: Day, response: Any, scenario: Scenario) -> StepResult:
+    """The second half of :func:`step`: apply the superior's ``response`` (``Response`` codes, shape (B,)
+    or one int) to the day begun by :func:`begin_day` (its consequences, evidence, investigations,
+    termination and the official's reward), in place. Draws no random number."""
+    s = state
+    batched = s.batched
+    xp = _Batch if batched else _One
+    sup, bro = scenario.superior, scenario.brokers
+    c = constants(scenario)
+    t = c.batch if batched else c.one
+    v1 = c.v1
+    e, u, reckless, crowd, facing, disorder = day.effects, day.u, day.reckless, day.crowd, day.facing, day.disorder
+    triggered = day.triggered
+    playing = e[_PLAYING]
+    response = response * (playing > 0)  # HOLD (0) on the day of ACCEPT
     repress = response == _REPRESS
     crowd = crowd * (1.0 - sup.repress_dispersal * repress)
     s.warnings = s.warnings + (response == _WARN)

@@ -35,6 +35,7 @@ class EpisodeBatch:
     triggers: np.ndarray  # trigger events per episode
     recklessness: np.ndarray
     evidence: np.ndarray  # at the end
+    superior_returns: np.ndarray | None = None  # the learning superior's returns, if asked for (superior_reward=)
 
     @property
     def conceded(self) -> np.ndarray:
@@ -82,18 +83,24 @@ def run_episodes(
     *,
     superior: Any = None,
     act: Callable[[np.ndarray, core.State, np.ndarray], np.ndarray] | None = None,
+    superior_reward: Any = None,
 ) -> EpisodeBatch:
     """Play ``episodes`` episodes of ``policy`` (anything with ``act(obs_batch)``) on ``scenario`` at once.
 
     ``superior`` replaces the scripted superior of the core; ``act(obs, state, alive)``, if given, chooses
     the actions instead of ``policy.act(obs)`` (a planner that needs the true state and the running rows).
+    ``superior_reward`` (a :class:`massbargain.superior_env.SuperiorReward`) also sums the superior's reward
+    into ``superior_returns``.
     """
+    if superior_reward is not None:
+        from massbargain.superior_env import superior_reward as _superior_reward
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     rng = np.random.default_rng(seed)
     state = core.initial_state(scenario, rng, episodes)
     alive = np.ones(episodes, dtype=bool)
     returns = np.zeros(episodes)
+    superior_returns = np.zeros(episodes)
     outcome = np.zeros(episodes, dtype=np.int64)
     end_reason = np.zeros(episodes, dtype=np.int64)
     length = np.zeros(episodes, dtype=np.int64)
@@ -108,6 +115,8 @@ def run_episodes(
         actions = np.asarray(chosen, dtype=np.int64).reshape(episodes)
         result = core.step(state, actions, scenario, rng, *(() if superior is None else (superior,)))
         returns += result.reward * alive
+        if superior_reward is not None:
+            superior_returns += _superior_reward(result, state, scenario, superior_reward) * alive
         counts[rows[alive], actions[alive]] += 1
         escalation = np.maximum(escalation, ESCALATION_OF_ACTION[actions] * alive)
         triggers += result.triggered & alive
@@ -136,4 +145,5 @@ def run_episodes(
         triggers=triggers,
         recklessness=state.recklessness.copy(),
         evidence=final["evidence"],
+        superior_returns=superior_returns if superior_reward is not None else None,
     )

@@ -14,7 +14,32 @@ import numpy as np
 
 from massbargain.scenario import SuperiorParams
 
-__all__ = ["ScriptedSuperior", "Superior", "SuperiorView", "concession_shares", "sample_softmax"]
+__all__ = [
+    "SUPERIOR_OBSERVATION_FIELDS",
+    "ScriptedSuperior",
+    "Superior",
+    "SuperiorView",
+    "concession_shares",
+    "observe_view",
+    "sample_softmax",
+]
+
+#: What a learning superior observes (docs/MODEL.md, "The superior as an agent"), each in [0, 1]. Pressure
+#: and its stock are in units of Π_ref and unbounded, so they are squashed by x / (1 + x). Never the
+#: county's private variables (the brokers' recklessness, the official's intent) nor its own hidden resolve.
+SUPERIOR_OBSERVATION_FIELDS: tuple[str, ...] = (
+    "time_used",  # days used / T
+    "crowd",  # A today, after the official's dispersal
+    "radical_share",  # R
+    "disorder",  # D today
+    "peak_disorder",  # the episode's peak disorder before today
+    "pressure",  # Π today, squashed
+    "pressure_stock",  # S, squashed
+    "elite_opposition",  # U
+    "evidence",  # E, its own evidence that the county staged the unrest
+    "warnings",  # warnings given / 5, capped
+    "investigation",  # 1 while an investigation is open
+)
 
 
 class SuperiorView(NamedTuple):
@@ -27,6 +52,37 @@ class SuperiorView(NamedTuple):
     elite: np.ndarray  # visible elite opposition U
     resolve: np.ndarray  # its own hidden resolve for this episode
     peak_disorder: np.ndarray  # the episode's peak disorder before today (today's is ``disorder``)
+    # What else a prefecture sees (a learning superior's observation, :func:`observe_view`); the scripted
+    # superior does not use them. Defaults for views built by hand (the planner's belief).
+    crowd: Any = 0.0  # A today, after the official's dispersal
+    radical: Any = 0.0  # radical share R
+    warnings: Any = 0.0  # warnings it has given, / 5, capped at 1
+    time_used: Any = 0.0  # days used / T
+    investigation: Any = False  # an investigation is open
+
+
+def observe_view(view: SuperiorView) -> np.ndarray:
+    """A learning superior's observation of ``view``: float32 (B, 11) for a batch, (11,) for one
+    environment; the columns are :data:`SUPERIOR_OBSERVATION_FIELDS`."""
+    columns = [
+        view.time_used,
+        view.crowd,
+        view.radical,
+        view.disorder,
+        view.peak_disorder,
+        view.pressure / (1.0 + view.pressure),
+        view.stock / (1.0 + view.stock),
+        view.elite,
+        view.evidence,
+        view.warnings,
+        view.investigation,
+    ]
+    if isinstance(view.pressure, np.ndarray):
+        obs = np.empty((view.pressure.shape[0], len(columns)), dtype=np.float32)
+        for j, column in enumerate(columns):
+            obs[:, j] = column
+        return obs
+    return np.array(columns, dtype=np.float32)
 
 
 class Superior(Protocol):
