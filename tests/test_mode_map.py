@@ -248,3 +248,28 @@ def test_dataclass_defaults_equal_mode_map_yaml() -> None:
     assert ModeMapConfig() == ModeMapConfig.default()
     quick = ModeMapConfig.default(quick=True)
     assert quick.train == ModeMapConfig().train  # the quick map trains its cells as the default one does
+
+
+def test_compare_reads_another_maps_cells(tiny_map: tuple[Path, dict], tmp_path: Path) -> None:
+    """``--compare DIR`` (e.g. the same grid on model v0): the report's section is the two tables' difference."""
+    import yaml
+
+    from massbargain.experiments.maps.mode_map_report import compare_lines
+
+    _, result = tiny_map
+    cells = result["cells"]
+    other = cells.copy()
+    flip = {"none": "consent", "consent": "mobilized", "mobilized": "none"}
+    other.loc[:2, "mode"] = other.loc[:2, "mode"].map(flip)  # three cells change mode
+    other["mean_return"] = other["mean_return"] - 0.1
+    (tmp_path / "v0").mkdir()
+    other.to_csv(tmp_path / "v0" / "cells.csv", index=False)
+    (tmp_path / "v0" / "config.yaml").write_text(yaml.safe_dump({"version": 0}))
+    text = "\n".join(compare_lines(cells, tmp_path / "v0"))
+    assert "Against model v0 (`v0`) on the 8 cells both maps have" in text
+    assert "the mode is the same in 5 cells" in text
+    assert f"{cells['mean_return'].mean():+.3f} here, {other['mean_return'].mean():+.3f} there" in text
+    assert text.count("\n| ") == 4  # the header and the three cells that moved
+    with pytest.raises(UserError, match="holds no cells.csv"):
+        compare_lines(cells, tmp_path)
+    assert main(["mode-map", "--quick", "--out", str(tmp_path / "x"), "--compare", str(tmp_path)]) == 2
