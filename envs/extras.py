@@ -9,6 +9,7 @@ in extras (``pyproject.toml``), each for one kind of user:
 ``render``    ``render_mode="rgb_array"``: matplotlib
 ``analysis``  tables, figures and notebooks: pandas, pyarrow, matplotlib, Jupyter's kernel and runner
 ``ray``       the Ray backend of sweeps and mode maps
+``explain``   distilled rules and global sensitivity: scikit-learn, SALib
 ``test``      everything the test suite needs (train, analysis, pytest, ...)
 ``all``       train, render, analysis and ray
 ============  ===========================================================================================
@@ -29,6 +30,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "render": ("matplotlib",),
     "analysis": ("pandas", "pyarrow", "matplotlib"),
     "ray": ("ray",),
+    "explain": ("sklearn", "SALib"),
 }
 
 

@@ -14,6 +14,7 @@ Each subcommand is a thin call into the API.
 ``massbargain sweep``     :mod:`massbargain.experiments.maps.sweep` (a grid x seeds, local or Ray)
 ``massbargain mode-map``  :mod:`massbargain.experiments.maps.mode_map` (the headline experiment)
 ``massbargain tune``      :mod:`massbargain.experiments.maps.tune` (Optuna search of the PPO recipe)
+``massbargain explain``   :mod:`massbargain.experiments.explain` (agents distilled into readable rules)
 ======================  ==========================================================================
 
 One error boundary, in :func:`main`: every expected failure prints ``massbargain: error: <message>`` (one
@@ -314,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_families)
 
     # Subcommands whose parsers live beside their code (each module: add_parser(subparsers) and run(args)).
+    from massbargain.experiments.explain import cli as explain
     from massbargain.experiments.maps import mode_map, sweep, tune
     from massbargain.experiments.measures import bench, facts
 
@@ -322,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_parser(sub)
     mode_map.add_parser(sub)
     tune.add_parser(sub)
+    explain.add_parser(sub)
     for command in sub.choices.values():  # --debug also after the command (massbargain train ... --debug)
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
