@@ -22,7 +22,7 @@ _WHERE = {
     **dict.fromkeys(
         ("WEIGHTS", "DistilConfig", "Distilled", "PairResult", "TreePolicy", "distil", "distil_auto")
         + ("evaluate_pair", "label"),
-        "distil",
+        "dagger",
     ),
     **dict.fromkeys(
         ("PASSIVE_RETURN", "Explanation", "cross_agreement", "explain_policy", "explain_runs")

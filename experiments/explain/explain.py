@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from massbargain.experiments.explain.distil import (
+from massbargain.experiments.explain.dagger import (
     DistilConfig,
     Distilled,
     PairResult,

@@ -1,6 +1,6 @@
 """A distilled tree as rules in the model's own units, with each leaf's coverage and agreement.
 
-Each leaf of a :class:`~massbargain.experiments.explain.distil.TreePolicy` is one rule: the conditions on
+Each leaf of a :class:`~massbargain.experiments.explain.dagger.TreePolicy` is one rule: the conditions on
 the path from the root, merged per observation field, then the action. Fields print as the environment's
 docstring names them (:data:`massbargain.OBSERVATION_FIELDS`), in their units:
 
