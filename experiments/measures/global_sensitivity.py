@@ -26,9 +26,11 @@ The design, step by step (:func:`run_sensitivity`):
    the only one is ``veto_disorder <= takeover_disorder``, kept by raising the takeover's lower bound to the
    veto's upper bound (:data:`ORDERED`); :func:`check_box` builds the scenario at every corner of every
    pair of parameters, so a new constraint fails loudly instead of producing invalid samples.
-2. **Reduced family grid** (:func:`reduced_grid`): the full grid (193 members) costs ~2 s per point at 300
-   episodes; every member of the full grid plays the three presets and ``grid_points`` random points of the
-   box, and the members that were best of their mode somewhere are kept (about 20).
+2. **Reduced family grid** (:func:`reduced_grid`, :func:`grid_members`): the full grid (193 members) costs
+   ~5 s per point (a member's cost is mostly the 30 daily steps, whatever the number of episodes); every
+   member of the full grid plays the three presets and ``grid_points`` random points of the box, and the
+   members best of their mode on at least ``grid_min_wins`` of them are kept, with each mode's most
+   frequent winner (15 members in the full design: the others won once, mostly near-ties of a kept one).
 3. **Replicates** (:func:`measure_replicates`): at the base and the grid points, the per-episode sd of the
    paired difference behind ``margin`` and the spread of ``margin`` over the points give the episodes per
    point at which episode noise is at most ``noise_share`` (5%) of the margin's variance over the box.
@@ -71,6 +73,7 @@ __all__ = [
     "evaluate_point",
     "measure_replicates",
     "morris_analysis",
+    "grid_members",
     "reduced_grid",
     "run_sensitivity",
     "scenario_at",
@@ -198,24 +201,33 @@ def _has(candidates: Sequence[families.Member], mode: str) -> bool:
     return any(m.mode == mode for m in candidates)
 
 
-def reduced_grid(
-    scenarios: Iterable[Scenario], episodes: int = 300, seed: int = 0
-) -> tuple[list[families.Member], list[dict[str, Any]]]:
-    """The members of the full family grid that are best of their mode on at least one of ``scenarios``
-    (played on ``choice_seed(seed)``, ``episodes`` each), in family order, with one row per (scenario, mode)."""
+def reduced_grid(scenarios: Iterable[Scenario], episodes: int = 300, seed: int = 0) -> list[dict[str, Any]]:
+    """The best member of each mode of the full family grid on each of ``scenarios`` (played on
+    ``choice_seed(seed)``, ``episodes`` each): one row per (scenario, mode). :func:`grid_members` keeps
+    those that win often enough."""
     full = families.members()
-    kept: set[str] = set()
     rows = []
     for i, sc in enumerate(scenarios):
         sel = families.select(sc, full, episodes, families.choice_seed(seed))
         for mode in families.MODES:
             m, r = families.best(sel, mode=mode)
-            kept.add(m.name)
             rows.append({"point": i, "scenario": sc.name, "mode": mode, "member": m.name, "mean_return": r.mean_return})
-    for mode in ("consent", "mobilized"):  # the margin needs both, whatever the points said
-        if not any(m.mode == mode and m.name in kept for m in full):
-            raise ValueError(f"no {mode} member in the reduced grid")
-    return [m for m in full if m.name in kept], rows
+    return rows
+
+
+def grid_members(rows: Sequence[Mapping[str, Any]], min_wins: int = 1, days: int = 30) -> list[families.Member]:
+    """The members best of their mode on at least ``min_wins`` of the scenarios of :func:`reduced_grid`'s
+    rows, and for each mode the member that won most often (so that every mode is represented), in family
+    order."""
+    import collections
+
+    wins = collections.Counter(r["member"] for r in rows)
+    kept = {name for name, n in wins.items() if n >= min_wins}
+    for mode in dict.fromkeys(r["mode"] for r in rows):
+        of_mode = [r["member"] for r in rows if r["mode"] == mode]
+        kept.add(max(dict.fromkeys(of_mode), key=lambda name: (wins[name], -of_mode.index(name))))
+    full = families.members()
+    return [families.parse_member(m.name, days) for m in full if m.name in kept]
 
 
 def measure_replicates(
@@ -255,6 +267,7 @@ class SensitivityConfig:
         spread: relative half-width of the box (0.5: ±50%).
         grid_points: random box points (besides the three presets) that choose the reduced family grid.
         grid_episodes: episodes per member there.
+        grid_min_wins: a member is kept if it was best of its mode on at least this many of those scenarios.
         noise_share: the episode noise of ``margin`` may be this share of its variance over the box.
         replicate_episodes: episodes per point of the replicates' measurement.
         max_episodes: at most this many episodes per point, whatever the measurement says.
@@ -268,12 +281,13 @@ class SensitivityConfig:
     spread: float = 0.5
     grid_points: int = 12
     grid_episodes: int = 300
+    grid_min_wins: int = 2
     noise_share: float = 0.05
     replicate_episodes: int = 1000
     max_episodes: int = 1000
     morris_trajectories: int = 6
     sobol_top: int = 4
-    sobol_samples: int = 1024
+    sobol_samples: int = 512
     seed: int = 0
 
     @classmethod
@@ -281,6 +295,7 @@ class SensitivityConfig:
         return cls(
             grid_points=4,
             grid_episodes=150,
+            grid_min_wins=1,
             noise_share=0.1,
             replicate_episodes=300,
             max_episodes=150,
@@ -459,11 +474,13 @@ def run_sensitivity(
     points = [scenario_at(b, rng.uniform(b.bounds[:, 0], b.bounds[:, 1])) for _ in range(config.grid_points)]
     t = time.perf_counter()
     grid_scenarios = [*PRESETS.values(), *(p.with_overrides({"name": f"box-{i}"}) for i, p in enumerate(points))]
-    candidates, grid_rows = _cached(
-        store, "grid", lambda: reduced_grid(grid_scenarios, config.grid_episodes, config.seed), _grid_codec(base)
-    )
+    grid_rows = _cached(store, "grid", lambda: reduced_grid(grid_scenarios, config.grid_episodes, config.seed))
+    candidates = grid_members(grid_rows, config.grid_min_wins, base.horizon.days)
     timings["grid"] = time.perf_counter() - t
-    say(f"reduced family grid: {len(candidates)} members (best of their mode on the presets or {len(points)} points)")
+    say(
+        f"reduced family grid: {len(candidates)} members (best of their mode on at least {config.grid_min_wins} "
+        f"of the 3 presets and {len(points)} points, and each mode's most frequent winner)"
+    )
     t = time.perf_counter()
     episodes, replicate_rows = _cached(
         store,
@@ -476,7 +493,6 @@ def run_sensitivity(
             config.noise_share,
             (50, config.max_episodes),
         ),
-        None,
     )
     timings["replicates"] = time.perf_counter() - t
     worst = max(r["margin_sd"] for r in replicate_rows)
@@ -570,32 +586,19 @@ def _progress(say: Callable[[str], Any], what: str) -> Callable[[int, int], None
     return report
 
 
-def _grid_codec(base: Scenario) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
-    days = base.horizon.days
-
-    def encode(value: Any) -> Any:
-        members, rows = value
-        return [[m.name for m in members], rows]
-
-    def decode(data: Any) -> Any:
-        return [families.parse_member(n, days) for n in data[0]], data[1]
-
-    return encode, decode
-
-
-def _cached(store: Path | None, name: str, compute: Callable[[], Any], codec: Any) -> Any:
-    """``compute()``, saved as ``store/stages/name.json`` and read back on a rerun."""
+def _cached(store: Path | None, name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` (JSON: lists, dicts, numbers), saved as ``store/stages/name.json`` and read back on a
+    rerun."""
     import json
 
     from massbargain.agents.outdir import atomic_write_text
 
     path = None if store is None else store / "stages" / f"{name}.json"
     if path is not None and path.is_file():
-        data = json.loads(path.read_text())
-        return codec[1](data) if codec else tuple(data)
+        return json.loads(path.read_text())
     value = compute()
     if path is not None:
-        atomic_write_text(path, json.dumps(codec[0](value) if codec else list(value)))
+        atomic_write_text(path, json.dumps(value))
     return value
 
 
