@@ -244,8 +244,11 @@ def format_explanations(explanations: Sequence[Explanation]) -> str:
             m = cross_agreement(explanations)
             names = [e.name for e in explanations]
             w = max(map(len, names))
-            lines = [" " * w + "  " + "  ".join(n[-8:].rjust(8) for n in names)]
-            lines += [n.ljust(w) + "  " + "  ".join(f"{x:8.1%}" for x in row) for n, row in zip(names, m, strict=True)]
+            c = max(8, w)
+            lines = [" " * w + "  " + "  ".join(n.rjust(c) for n in names)]
+            lines += [
+                n.ljust(w) + "  " + "  ".join(f"{x:{c}.1%}" for x in row) for n, row in zip(names, m, strict=True)
+            ]
             blocks.append(
                 "same strategy? share of the pooled held-out states where two trees take the same action\n"
                 + "\n".join(lines)

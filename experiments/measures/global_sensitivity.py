@@ -636,6 +636,13 @@ def add_parser(subparsers: Any) -> Any:
     p.add_argument("--max-episodes", type=positive_int, help="episodes per point at most (default: 1000)")
     p.add_argument("--seed", type=seed_int, help="seed of the samplers and episodes (default: 0)")
     p.add_argument("--workers", type=positive_int, default=1, help="processes (default: 1)")
+    p.add_argument(
+        "--agents",
+        action="store_true",
+        help="instead: Morris by parameter group with one trained PPO agent per point (train extra)",
+    )
+    p.add_argument("--agent-timesteps", type=positive_int, default=300_000, help="steps per agent (300000)")
+    p.add_argument("--agent-trajectories", type=positive_int, default=2, help="Morris trajectories (default: 2)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory")
     p.add_argument("--overwrite", action="store_true", help="move what --out holds aside first")
     p.set_defaults(func=run)
@@ -661,7 +668,44 @@ def run(args: Any) -> int:
         config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if args.agents:
+        return _run_agents(args, config)
     out = prepare_output_dir(args.out, config.to_dict(), resume=True, overwrite=args.overwrite, what="sensitivity")
     result = run_sensitivity(config, out, workers=args.workers)
     print(f"wrote {out / 'report.md'} ({result['timings']['total']:.0f} s)")
+    return 0
+
+
+def _run_agents(args: Any, config: SensitivityConfig) -> int:
+    import json
+
+    import pandas as pd
+
+    from massbargain.agents.config import UserError
+    from massbargain.agents.outdir import atomic_write_text, prepare_output_dir
+    from massbargain.experiments.maps.sweep import write_table
+    from massbargain.experiments.measures.sensitivity_agents import agents_group_morris
+    from massbargain.extras import require
+
+    require("train", what="massbargain sensitivity --agents")
+    if args.agent_trajectories < 2:
+        raise UserError(f"--agent-trajectories must be >= 2, got {args.agent_trajectories}")
+    settings = {
+        "base": config.base,
+        "spread": config.spread,
+        "seed": config.seed,
+        "agents": {"timesteps": args.agent_timesteps, "trajectories": args.agent_trajectories},
+    }
+    out = prepare_output_dir(args.out, settings, resume=True, overwrite=args.overwrite, what="sensitivity (agents)")
+    start = time.perf_counter()
+    b = box(PRESETS[config.base], spread=config.spread)
+    result = agents_group_morris(b, out, args.agent_trajectories, args.agent_timesteps, seed=config.seed)
+    result["seconds"] = time.perf_counter() - start
+    write_table(pd.DataFrame(result["rows"]), out, "agents_morris")
+    write_table(pd.DataFrame(result["points"]), out, "agents_points")
+    atomic_write_text(out / "agents.json", json.dumps(result, indent=1))
+    for output in ("agent_return", "agent_consent"):
+        rows = sorted((r for r in result["rows"] if r["output"] == output), key=lambda r: -r["mu_star"])
+        print(f"{output}: " + ", ".join(f"{r['group']} {r['mu_star']:.3f}" for r in rows))
+    print(f"wrote {out / 'agents_morris.csv'} ({result['seconds']:.0f} s)")
     return 0
