@@ -108,3 +108,18 @@ def test_the_command_refuses_a_bad_design_in_one_line(tmp_path, capsys):
     assert main(["sensitivity", "--quick", "--sobol-samples", "100", "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("massbargain: error: sobol_samples must be a power of 2") and "Traceback" not in err
+
+
+def test_the_trained_agent_design_moves_parameters_by_scenario_group():
+    from SALib.sample import morris
+
+    from massbargain.experiments.measures.sensitivity_agents import groups_problem
+
+    problem = groups_problem(BOXES["baseline"])
+    assert sorted(set(problem["groups"])) == ["brokers", "elite", "information", "police", "population", "superior"] + [
+        "utility"
+    ]
+    X = morris.sample(problem, 2, num_levels=4, seed=0)
+    assert len(X) == 2 * (7 + 1)  # a trajectory moves one group at a time
+    for x in X:
+        gs.scenario_at(BOXES["baseline"], x)

@@ -37,7 +37,7 @@ The design, step by step (:func:`run_sensitivity`):
 4. **Morris** (``morris_trajectories`` trajectories, 4 levels) over every parameter; elementary effects
    on each output; parameters ranked by mu* (each output's mu* divided by its largest).
 5. **Sobol** (Saltelli sampling, first and total order with bootstrap 95% intervals) over the ``sobol_top``
-   best ranked parameters, the others at their base value.
+   parameters with the largest mu* of ``margin``, the others at their base value.
 
 Everything random is seeded; points are evaluated in chunks saved as they finish, so an interrupted run
 continues where it stopped.
@@ -520,7 +520,9 @@ def run_sensitivity(
     morris_rows = morris_analysis(problem, X_m, Y_m, config.seed)
     timings["morris"] = time.perf_counter() - t
     ranking = rank_parameters(morris_rows)
-    top = [k for k, _ in ranking[: config.sobol_top]]
+    # Sobol's parameters: the largest mu* of the margin, the headline output (the 0/1 mode indicator's
+    # elementary effects are 0 or ±1, too coarse with a few trajectories to rank by)
+    top = [k for k, _ in rank_parameters(morris_rows, outputs=("margin",))[: config.sobol_top]]
     say(f"most influential: {', '.join(top)}")
     # Sobol over the top parameters
     t = time.perf_counter()

@@ -187,7 +187,8 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
         "## Sobol indices",
         "",
-        f"The {len(result['sobol_parameters'])} best-ranked parameters, N = {cfg['sobol_samples']} "
+        f"The {len(result['sobol_parameters'])} parameters with the largest μ* of the margin, N = "
+        f"{cfg['sobol_samples']} "
         f"({len(result['sobol_points'])} points), the others at their base value. S1: first order, ST: total "
         "order, with 95% bootstrap half-widths.",
         "",
