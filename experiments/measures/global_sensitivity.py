@@ -29,8 +29,10 @@ The design, step by step (:func:`run_sensitivity`):
 2. **Reduced family grid** (:func:`reduced_grid`, :func:`grid_members`): the full grid (193 members) costs
    ~5 s per point (a member's cost is mostly the 30 daily steps, whatever the number of episodes); every
    member of the full grid plays the three presets and ``grid_points`` random points of the box, and the
-   members best of their mode on at least ``grid_min_wins`` of them are kept, with each mode's most
-   frequent winner (15 members in the full design: the others won once, mostly near-ties of a kept one).
+   members best of their mode on a preset, or on at least ``grid_min_wins`` of the scenarios, are kept, with
+   each mode's most frequent winner (19 members in the full design; the others won once at a random point,
+   mostly near-ties of a kept one). Without the presets' winners the box around the baseline would lack
+   its best consent member (+0.16 there, a single win).
 3. **Replicates** (:func:`measure_replicates`): at the base and the grid points, the per-episode sd of the
    paired difference behind ``margin`` and the spread of ``margin`` over the points give the episodes per
    point at which episode noise is at most ``noise_share`` (5%) of the margin's variance over the box.
@@ -215,14 +217,17 @@ def reduced_grid(scenarios: Iterable[Scenario], episodes: int = 300, seed: int =
     return rows
 
 
-def grid_members(rows: Sequence[Mapping[str, Any]], min_wins: int = 1, days: int = 30) -> list[families.Member]:
-    """The members best of their mode on at least ``min_wins`` of the scenarios of :func:`reduced_grid`'s
-    rows, and for each mode the member that won most often (so that every mode is represented), in family
-    order."""
+def grid_members(
+    rows: Sequence[Mapping[str, Any]], min_wins: int = 1, days: int = 30, always: Sequence[str] = tuple(PRESETS)
+) -> list[families.Member]:
+    """The members of :func:`reduced_grid`'s rows that were best of their mode on a scenario named in
+    ``always`` (the presets), or on at least ``min_wins`` of all the scenarios, and for each mode the member
+    that won most often (so that every mode is represented); in family order."""
     import collections
 
     wins = collections.Counter(r["member"] for r in rows)
     kept = {name for name, n in wins.items() if n >= min_wins}
+    kept |= {r["member"] for r in rows if r["scenario"] in always}
     for mode in dict.fromkeys(r["mode"] for r in rows):
         of_mode = [r["member"] for r in rows if r["mode"] == mode]
         kept.add(max(dict.fromkeys(of_mode), key=lambda name: (wins[name], -of_mode.index(name))))
@@ -478,13 +483,13 @@ def run_sensitivity(
     candidates = grid_members(grid_rows, config.grid_min_wins, base.horizon.days)
     timings["grid"] = time.perf_counter() - t
     say(
-        f"reduced family grid: {len(candidates)} members (best of their mode on at least {config.grid_min_wins} "
-        f"of the 3 presets and {len(points)} points, and each mode's most frequent winner)"
+        f"reduced family grid: {len(candidates)} members (best of their mode on a preset, or on at least "
+        f"{config.grid_min_wins} of the 3 presets and {len(points)} points, and each mode's most frequent winner)"
     )
     t = time.perf_counter()
     episodes, replicate_rows = _cached(
         store,
-        "replicates",
+        f"replicates-{families.digest(candidates)}",
         lambda: measure_replicates(
             [base, *points],
             candidates,
@@ -513,7 +518,7 @@ def run_sensitivity(
         candidates,
         episodes,
         config.seed,
-        store=None if store is None else store / "points" / "morris",
+        store=None if store is None else store / "points" / f"morris-{families.digest(candidates)}-{episodes}",
         workers=workers,
         progress=_progress(say, "Morris"),
     )
@@ -536,7 +541,11 @@ def run_sensitivity(
         candidates,
         episodes,
         config.seed,
-        store=None if store is None else store / "points" / f"sobol-{'-'.join(k.split('.')[1] for k in top)}",
+        store=None
+        if store is None
+        else store
+        / "points"
+        / f"sobol-{families.digest(candidates)}-{episodes}-{'-'.join(k.split('.')[1] for k in top)}",
         workers=workers,
         progress=_progress(say, "Sobol"),
     )

@@ -143,9 +143,9 @@ def report_markdown(result: dict[str, Any]) -> str:
         "that every sample is a valid scenario.",
         "",
         f"Policies: the reduced family grid of {len(result['members'])} members (every member of the full grid "
-        f"of 193 that was best of its mode on at least {cfg['grid_min_wins']} of the three presets and "
-        f"{cfg['grid_points']} random points of the box, {cfg['grid_episodes']} episodes each, and each mode's "
-        "most frequent winner; `members.txt`, `grid.csv`). At each point every member plays the choice "
+        f"of 193 that was best of its mode on one of the three presets, or on at least {cfg['grid_min_wins']} of "
+        f"the presets and {cfg['grid_points']} random points of the box, {cfg['grid_episodes']} episodes each, and "
+        "each mode's most frequent winner; `members.txt`, `grid.csv`). At each point every member plays the choice "
         "episodes, the best of each mode is kept and reported on other episodes; the same episode seeds at "
         "every point (common random numbers).",
         "",
