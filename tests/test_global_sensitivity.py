@@ -123,3 +123,16 @@ def test_the_trained_agent_design_moves_parameters_by_scenario_group():
     assert len(X) == 2 * (7 + 1)  # a trajectory moves one group at a time
     for x in X:
         gs.scenario_at(BOXES["baseline"], x)
+
+
+def test_the_reduced_grid_keeps_every_preset_winner_and_frequent_winners():
+    consent = "consent(leak_until=0.{}, tolerate=yes, pacify_at=0.1, petition=daily, back_off=never)"
+    rows = [
+        {"scenario": "baseline", "mode": "consent", "member": consent.format(7)},  # one win, on a preset: kept
+        {"scenario": "box-0", "mode": "consent", "member": consent.format(9)},  # one win at a random point: dropped
+        {"scenario": "box-1", "mode": "consent", "member": consent.format(5)},
+        {"scenario": "box-2", "mode": "consent", "member": consent.format(5)},  # two wins: kept
+        {"scenario": "box-0", "mode": "none", "member": "passive"},  # the mode's most frequent winner: kept
+    ]
+    kept = [m.name for m in gs.grid_members(rows, min_wins=2)]
+    assert kept == ["passive", consent.format(5), consent.format(7)]
