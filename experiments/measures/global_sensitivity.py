@@ -289,10 +289,10 @@ class SensitivityConfig:
     grid_min_wins: int = 2
     noise_share: float = 0.05
     replicate_episodes: int = 1000
-    max_episodes: int = 1000
+    max_episodes: int = 300
     morris_trajectories: int = 6
     sobol_top: int = 4
-    sobol_samples: int = 512
+    sobol_samples: int = 1024
     seed: int = 0
 
     @classmethod
@@ -617,7 +617,7 @@ def _cached(store: Path | None, name: str, compute: Callable[[], Any]) -> Any:
 
 _EXAMPLES = """examples:
   massbargain sensitivity --quick --out runs/sensitivity-quick    # about 4 minutes on 2 cores
-  massbargain sensitivity --out runs/sensitivity --workers 2      # the full design (docs/SENSITIVITY.md)
+  massbargain sensitivity --out runs/sensitivity --workers 2      # the full design: ~30 min (docs/SENSITIVITY.md)
 
 Writes box, grid, replicates, morris, ranking, sobol, morris_points and sobol_points (.csv and .parquet),
 members.txt, morris.png, sobol.png, result.json and report.md. An interrupted run continues where it stopped
@@ -641,10 +641,10 @@ def add_parser(subparsers: Any) -> Any:
     )
     p.add_argument("--quick", action="store_true", help="the small design (about 4 minutes on 2 cores)")
     p.add_argument("--base", choices=list(PRESETS), help="preset the box is built around (default: baseline)")
-    p.add_argument("--trajectories", type=positive_int, help="Morris trajectories (default: 10; quick: 4)")
-    p.add_argument("--sobol-top", type=positive_int, help="parameters for Sobol (default: 6; quick: 4)")
-    p.add_argument("--sobol-samples", type=positive_int, help="Saltelli N, a power of 2 (default: 512; quick: 64)")
-    p.add_argument("--max-episodes", type=positive_int, help="episodes per point at most (default: 1000)")
+    p.add_argument("--trajectories", type=positive_int, help="Morris trajectories (default: 6; quick: 3)")
+    p.add_argument("--sobol-top", type=positive_int, help="parameters for Sobol (default: 4; quick: 4)")
+    p.add_argument("--sobol-samples", type=positive_int, help="Saltelli N, a power of 2 (default: 1024; quick: 64)")
+    p.add_argument("--max-episodes", type=positive_int, help="episodes per point at most (default: 300; quick: 150)")
     p.add_argument("--seed", type=seed_int, help="seed of the samplers and episodes (default: 0)")
     p.add_argument("--workers", type=positive_int, default=1, help="processes (default: 1)")
     p.add_argument(
