@@ -85,6 +85,8 @@ def test_sobol_indices_of_a_toy_function_are_the_known_ones():
     rows = {r["parameter"]: r for r in gs.sobol_analysis(problem, Y) if r["output"] == "margin"}
     assert rows["a"]["ST"] == pytest.approx(0.2, abs=0.03) and rows["b"]["ST"] == pytest.approx(0.8, abs=0.05)
     assert 0 < rows["b"]["ST_conf"] < 0.1
+    again = {r["parameter"]: r for r in gs.sobol_analysis(problem, Y) if r["output"] == "margin"}
+    assert again == rows  # a seeded bootstrap, seed 0 included
 
 
 def test_one_point_is_reproducible_and_uses_common_random_numbers():

@@ -116,12 +116,23 @@ def plot_sobol(result: dict[str, Any], path: Path) -> list[Path]:
 
 
 def consent_vs_mobilization(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """The parameters that decide the margin of consent over mobilization: Sobol rows of ``margin`` by
-    total order, with the sign of the Morris mean effect (raising the parameter favours consent: +)."""
+    """The parameters that decide the margin of consent over mobilization: Sobol rows of ``margin`` by total
+    order, each with ``correlation``, the correlation of the parameter with the margin over the Sobol points
+    (positive: raising it favours consent, with the other parameters at their base values), and ``mu``,
+    Morris's signed mean effect over the whole box (where the other parameters move too)."""
+    import numpy as np
+
     mu = {r["parameter"]: r["mu"] for r in result["morris"] if r["output"] == "margin"}
+    points = result["sobol_points"]
+    margin = np.array([p["margin"] for p in points])
     rows = [r for r in result["sobol"] if r["output"] == "margin"]
     rows = sorted(rows, key=lambda r: -(r["ST"] if math.isfinite(r["ST"]) else -1))
-    return [{**r, "direction": "+" if mu.get(r["parameter"], 0) > 0 else "-"} for r in rows]
+    out = []
+    for r in rows:
+        x = np.array([p[r["parameter"]] for p in points])
+        corr = float(np.corrcoef(x, margin)[0, 1]) if x.std() > 0 and margin.std() > 0 else float("nan")
+        out.append({**r, "correlation": corr, "mu": mu.get(r["parameter"], float("nan"))})
+    return out
 
 
 def report_markdown(result: dict[str, Any]) -> str:
@@ -212,9 +223,11 @@ def report_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     for i, r in enumerate(consent_vs_mobilization(result), 1):
+        side = "consent" if r["correlation"] > 0 else "mobilization"
         lines.append(
             f"{i}. `{r['parameter']}`: ST {r['ST']:.2f} ± {r['ST_conf']:.2f}, S1 {r['S1']:.2f} ± {r['S1_conf']:.2f}; "
-            f"raising it {'favours consent' if r['direction'] == '+' else 'favours mobilization'}"
+            f"raising it favours {side} (correlation with the margin over the Sobol points {r['correlation']:+.2f}, "
+            f"the others at their base values; Morris μ over the whole box {r['mu']:+.3f})"
         )
     lines += [
         "",
