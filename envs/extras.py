@@ -10,8 +10,9 @@ in extras (``pyproject.toml``), each for one kind of user:
 ``analysis``  tables, figures and notebooks: pandas, pyarrow, matplotlib, Jupyter's kernel and runner
 ``ray``       the Ray backend of sweeps and mode maps
 ``duel``      the two-sided PettingZoo environment (``massbargain.duel``): PettingZoo
+``explain``   distilled rules and global sensitivity: scikit-learn, SALib
 ``test``      everything the test suite needs (train, analysis, pytest, ...)
-``all``       train, render, analysis and ray
+``all``       train, render, analysis, ray, tune, duel and explain
 ============  ===========================================================================================
 
 :func:`require` raises :class:`MissingExtra` (an ImportError) naming the extra to install; the command line
@@ -31,6 +32,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "analysis": ("pandas", "pyarrow", "matplotlib"),
     "ray": ("ray",),
     "duel": ("pettingzoo",),
+    "explain": ("sklearn", "SALib"),
 }
 
 

@@ -229,7 +229,7 @@ def test_bad_config_value_names_the_field(tmp_path, capsys):
     assert "batch_size (100) must divide" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "play", "baselines"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "play", "baselines", "explain", "sensitivity"])
 def test_every_subcommand_help_has_an_example(command):
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices[command]

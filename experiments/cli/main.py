@@ -15,6 +15,8 @@ Each subcommand is a thin call into the API.
 ``massbargain mode-map``  :mod:`massbargain.experiments.maps.mode_map` (the headline experiment)
 ``massbargain tune``      :mod:`massbargain.experiments.maps.tune` (Optuna search of the PPO recipe)
 ``massbargain duel``      :mod:`massbargain.experiments.duel` (the learning superior; also ``duel-report``)
+``massbargain explain``   :mod:`massbargain.experiments.explain` (agents distilled into readable rules)
+``massbargain sensitivity`` :mod:`massbargain.experiments.measures.global_sensitivity` (Morris, Sobol)
 ======================  ==========================================================================
 
 One error boundary, in :func:`main`: every expected failure prints ``massbargain: error: <message>`` (one
@@ -316,8 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Subcommands whose parsers live beside their code (each module: add_parser(subparsers) and run(args)).
     from massbargain.experiments.duel import cli as duel_cli
+    from massbargain.experiments.explain import cli as explain
     from massbargain.experiments.maps import mode_map, sweep, tune
-    from massbargain.experiments.measures import bench, facts
+    from massbargain.experiments.measures import bench, facts, global_sensitivity
 
     bench.add_parser(sub)
     facts.add_parser(sub)
@@ -325,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode_map.add_parser(sub)
     tune.add_parser(sub)
     duel_cli.add_parser(sub)
+    explain.add_parser(sub)
+    global_sensitivity.add_parser(sub)
     for command in sub.choices.values():  # --debug also after the command (massbargain train ... --debug)
         command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
