@@ -2,36 +2,39 @@
 
 ``massbargain mode-map --out DIR`` (``--quick`` for a small budget) trains PPO officials over a grid of broker
 recklessness ρ̄ (``brokers.recklessness``, the mean of the hidden per-episode ρ) × superior monitoring μ
-(``superior.monitoring``) × stakes (``utility.stakes``) of the baseline scenario and writes::
+(``superior.monitoring``) × stakes (``utility.stakes``) of the baseline scenario, certifies them, and writes::
 
     DIR/
       made_by.yaml          what made the folder: a mode map and its configuration (massbargain.agents.outdir)
       config.yaml           the resolved ModeMapConfig
-      results.csv/.parquet  one row per (cell, seed): recklessness, monitoring, stakes, seed, consent_share,
-                            mobilized_share, none_share, concession_rate, punishment_rate, mean_return, ...
-      fast.csv/.parquet     the fast mode's context policies, one row per (cell, seed)
-      check.csv             per cell: per-cell PPO beside the fast mode
-      scripted.csv          the best scripted policy of each cell (the comparison column)
-      mode_map.png          the headline figure: consent − mobilized share, dominant mode in each cell
-      heatmaps.png          consent share, mobilized share, their difference, concession rate, punishment
-                            rate and return, one column per stakes value (and one PNG per metric)
-      report.md             the answer in words drawn from the table, facts 3, 4, 5, the check
+      results.csv/.parquet  one row per (cell, seed), the attempt kept: modes, rates (concession, punishment,
+                            Pyrrhic, riot), return, and the certification (agent, script, planner, bar)
+      attempts.csv/.parquet every attempt, retrains included
+      cells.csv/.parquet    one row per cell: seeds pooled, the references' modes and rates, ``certified``
+      references.csv        per cell: the best script's and the planner's figures on the comparison episodes
+      scripted.csv          the best family member of each mode per cell (chosen on other seeds)
+      fast.csv, check.csv   with ``context_seeds``: the fast mode's context policies, and the comparison
+      mode_map.png          the headline figure: consent − mobilized share, the modes of agents, best script
+                            and planner, return, Pyrrhic share, uncertified cells
+      heatmaps.png          one row per metric, one column per stakes value (and one PNG per metric)
+      report.md             the answer in words drawn from the tables (mode_map_report.py)
       runs/, models/        the sweep's per-run records and trained models (rerun to resume)
 
-**Per-cell PPO (the map).** Each (cell, seed) trains its own PPO agent with the recipe of
-:func:`massbargain.agents.train.train` (the native vector env: about 10 s per 100k steps on one core) on
-that cell alone, and its final model is evaluated there with the batched core (``episodes`` episodes, the
-same episodes for every agent in the cell).
+It runs in two phases over :func:`massbargain.experiments.maps.sweep.run_sweep` (a local process pool, or
+Ray), so an interrupted map resumes where it stopped, retrains included:
 
-**Fast mode (the comparison).** ``context_seeds`` context-conditioned policies
-(:mod:`massbargain.experiments.maps.context`) are trained once on the whole grid, each episode drawing a cell and
-seeing it as input, and evaluated in every cell; ``check.csv`` and the report compare them with the per-cell
-map cell by cell. docs/MODE_MAP.md says why the per-cell map, not the fast mode, is the default.
+1. **References**, one run per cell (:func:`reference_task`): the best family member of each mode, and on the
+   certification episodes the best member overall and the honest planner built on it
+   (:mod:`massbargain.experiments.maps.certify`).
+2. **Agents**, one run per (cell, seed) (:func:`cell_task`): PPO with the recipe of
+   :func:`massbargain.agents.train.train`, warm-started from the cell's best member
+   (:mod:`massbargain.agents.warm_start`), evaluated on the cell's episodes and on the certification episodes.
+   Agents below the certification bar are retrained (another seed, more steps) up to ``certify.retrains``
+   times.
 
-Everything runs through :func:`massbargain.experiments.maps.sweep.run_sweep` (a local process pool, or Ray), so an
-interrupted mode map resumes where it stopped. The same config gives the same tables. A folder holding another
-configuration's map (the quick map, say) is refused, naming the keys that differ; ``--overwrite`` moves it
-aside first (:mod:`massbargain.agents.outdir`).
+The same config gives the same tables. A folder holding another configuration's map (the quick map, say)
+is refused, naming the keys that differ; ``--overwrite`` moves it aside first (:mod:`massbargain.agents.outdir`).
+docs/MODE_MAP.md gives the reasons for every choice and the measured figures.
 """
 
 from __future__ import annotations
