@@ -694,15 +694,18 @@ def _check_table(df: Any, fast: Any) -> Any:
 
 _EXAMPLES = """\
 examples:
-  massbargain mode-map --quick --out runs/mode-map-quick     # about 2 minutes on 2 cores
-  massbargain mode-map --out runs/mode-map                   # about 7 minutes on 2 cores
+  massbargain mode-map --quick --out runs/mode-map-quick     # 12 cells x 2 seeds: ~3.4 min of 2 cores
+  massbargain mode-map --out runs/mode-map                   # 36 cells x 3 seeds, certified: ~18 min of 2 cores
   massbargain mode-map --config my_grid.yaml --out runs/mine --workers 8
   massbargain mode-map --train-config runs/tune-map/best.yaml --out runs/mode-map-tuned  # a tuned recipe
+  massbargain mode-map --env-version 0 --out runs/mode-map-v0                 # the same grid on model v0
+  massbargain mode-map --out runs/mode-map --compare runs/mode-map-v0          # the report compares the two
   massbargain mode-map --out runs/mode-map --backend ray --address HEAD_IP:6379
   massbargain mode-map --out /shared/map --backend ray --address HEAD_IP:6379 --storage /shared  # see docs/CLUSTER.md
 
 Rerun the same command to resume an interrupted map. Output: results.csv/.parquet (one row per cell and
-seed), check.csv, scripted.csv, mode_map.png, heatmaps.png (+ one PNG per metric), report.md.
+seed), attempts.csv, cells.csv, references.csv, scripted.csv, mode_map.png, heatmaps.png (+ one PNG per
+metric), report.md.
 Defaults: experiments/configs/mode_map.yaml (--quick: mode_map_quick.yaml).
 """
 
@@ -720,7 +723,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun with it to resume)")
-    p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): about 2 minutes")
+    p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): ~3.4 min of 2 cores")
     p.add_argument("--config", metavar="FILE.yaml", help="a mode-map config replacing the default")
     p.add_argument(
         "--train-config",
