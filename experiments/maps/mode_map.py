@@ -576,7 +576,7 @@ def _cell_of(row: Mapping[str, Any]) -> tuple[float, float, float]:
 
 def _agent_row(run: Any, record: Mapping[str, Any], references: Mapping[tuple, Any], cert: CertifyConfig) -> dict:
     """One agent's table row: its metrics, its attempt, and its certification against its cell's references."""
-    from massbargain.experiments.maps.certify import paired_gap, reference_bar
+    from massbargain.experiments.maps.certify import certified, paired_gap, reference_bar
 
     m = record["metrics"]
     cell = tuple(float(v) for v in run.config["cell"])
@@ -591,9 +591,10 @@ def _agent_row(run: Any, record: Mapping[str, Any], references: Mapping[tuple, A
     row["cert_agent_return"] = float(agent.mean())
     row["cert_script_return"] = float(script.mean())
     row["cert_planner_return"] = float(planner.mean()) if planner is not None else float("nan")
-    bar = reference_bar(float(script.mean()), None if planner is None else float(planner.mean()), cert)
+    script_mean, planner_mean = float(script.mean()), None if planner is None else float(planner.mean())
+    bar = reference_bar(script_mean, planner_mean, cert)
     row["cert_bar"] = bar
-    row["certified"] = bool(agent.mean() >= bar)
+    row["certified"] = certified(float(agent.mean()), script_mean, planner_mean, cert)
     row["gap_script"], row["gap_script_ci95"] = paired_gap(agent, script)
     if planner is not None:
         row["gap_planner"], row["gap_planner_ci95"] = paired_gap(agent, planner)
