@@ -344,38 +344,40 @@ def _write_payoff(out: Path, table: dict[str, Any], returns: dict[str, np.ndarra
     atomic_write_bytes(out / "returns.npz", buffer.getvalue())
 
 
+def _pair_table(table: dict[str, Any], cell: Callable[[dict[str, Any]], str]) -> list[str]:
+    """A markdown table of officials (rows) x superiors (columns), each cell written by ``cell``."""
+    sups = table["superiors"]
+    lines = ["| official \\ superior | " + " | ".join(sups) + " |", "|---|" + "---|" * len(sups)]
+    for o in table["officials"]:
+        lines.append(f"| {o} | " + " | ".join(cell(table["cells"][o][s]) for s in sups) + " |")
+    return lines
+
+
 def payoff_markdown(table: dict[str, Any]) -> str:
     """The payoff table as markdown: official's / superior's mean return ± 95% half-width per pair, then the
     official's modes and rates, then the gains."""
-    sups = table["superiors"]
     lines = [
         f"# Duel payoff table: {table['scenario']} ({table['episodes']} episodes per pair, seed {table['seed']})",
         "",
         "Each cell: official's return ± 95% / superior's return ± 95% (the same episodes for every pair).",
         "",
-        "| official \\ superior | " + " | ".join(sups) + " |",
-        "|---|" + "---|" * len(sups),
-    ]
-    for o in table["officials"]:
-        row = [
-            f"{c['official']:+.3f} ± {c['official_ci95']:.3f} / {c['superior']:+.3f} ± {c['superior_ci95']:.3f}"
-            for c in (table["cells"][o][s] for s in sups)
-        ]
-        lines.append(f"| {o} | " + " | ".join(row) + " |")
-    lines += [
+        *_pair_table(
+            table,
+            lambda c: (
+                f"{c['official']:+.3f} ± {c['official_ci95']:.3f} / {c['superior']:+.3f} ± {c['superior_ci95']:.3f}"
+            ),
+        ),
         "",
         "Official's episode modes (none / consent / mobilized) and concession / punishment / Pyrrhic rates:",
         "",
-        "| official \\ superior | " + " | ".join(sups) + " |",
-        "|---|" + "---|" * len(sups),
+        *_pair_table(
+            table,
+            lambda c: (
+                f"{c['none_share']:.2f}/{c['consent_share']:.2f}/{c['mobilized_share']:.2f}; "
+                f"{c['concession_rate']:.2f}/{c['punishment_rate']:.2f}/{c['pyrrhic_rate']:.2f}"
+            ),
+        ),
     ]
-    for o in table["officials"]:
-        row = [
-            f"{c['none_share']:.2f}/{c['consent_share']:.2f}/{c['mobilized_share']:.2f}; "
-            f"{c['concession_rate']:.2f}/{c['punishment_rate']:.2f}/{c['pyrrhic_rate']:.2f}"
-            for c in (table["cells"][o][s] for s in sups)
-        ]
-        lines.append(f"| {o} | " + " | ".join(row) + " |")
     g = table.get("gains", {})
     lines += ["", "Gains of the last best responses (paired, 95%):", ""]
     for side, label in (("official", "official"), ("superior", "superior"), ("learned_minus_scripted", None)):
