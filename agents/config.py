@@ -29,6 +29,7 @@ from massbargain import suggest
 from massbargain.scenario import LATEST_VERSION
 
 __all__ = [
+    "BEST_MEMBER",
     "DEFAULT_CONFIG",
     "RESUMABLE",
     "RUN_KIND",
@@ -47,6 +48,8 @@ DEFAULT_CONFIG = "ppo_default.yaml"
 #: Fields that may differ when a run is resumed; every other field is part of the run's identity
 #: (:meth:`TrainConfig.run_identity`).
 RESUMABLE = ("timesteps", "out", "progress_bar", "eval_freq", "eval_episodes", "checkpoint_freq", "torch_threads")
+#: ``warm_start: best``: start from the scenario's best family member (chosen on the warm start's episodes).
+BEST_MEMBER = "best"
 #: What a training run directory holds, in its ``made_by.yaml`` (:mod:`massbargain.agents.outdir`).
 RUN_KIND = "training run"
 
@@ -127,7 +130,10 @@ class TrainConfig:
     )
     activation: str = _f("tanh", "choice", "Activation of the hidden layers.", choices=("tanh", "relu"))
     warm_start: str | None = _f(
-        None, "member", "A scripted family member PPO starts from (behaviour cloning, agents/warm_start.py), or null."
+        None,
+        "member",
+        "A scripted family member PPO starts from (behaviour cloning, agents/warm_start.py), 'best' (the "
+        "scenario's best member, chosen on the warm start's own episodes), or null.",
     )
     warm_start_episodes: int = _f(2000, "int", "Episodes of the warm-start member to clone from.", 1, 1e6)
     # --- evaluation, checkpoints, logging -----------------------------------------------------------
@@ -284,7 +290,11 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
         from massbargain.agents.families import parse_member
 
         if not isinstance(value, str):
-            raise ConfigError(f"{name} must be a family member's name, e.g. 'consent(...)', or null; got {value!r}")
+            raise ConfigError(
+                f"{name} must be a family member's name, e.g. 'consent(...)', 'best' or null; got {value!r}"
+            )
+        if value == BEST_MEMBER:
+            return value
         try:
             return parse_member(value).name
         except ValueError as exc:

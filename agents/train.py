@@ -60,7 +60,7 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 import massbargain  # noqa: F401  (registers the environment ids)
-from massbargain.agents.config import RESUMABLE, RUN_KIND, ConfigError, RunError, TrainConfig, UserError
+from massbargain.agents.config import BEST_MEMBER, RESUMABLE, RUN_KIND, ConfigError, RunError, TrainConfig, UserError
 from massbargain.agents.evaluation import summarize
 from massbargain.agents.loading import TrainedAgent
 from massbargain.agents.outdir import atomic_write_bytes, atomic_write_text, prepare_output_dir
@@ -91,6 +91,9 @@ __all__ = [
 EVAL_SEED = 1_000_000
 #: Seed offset of the warm-start member's demonstration episodes (apart from training and evaluation).
 WARM_START_SEED = 3_000_000
+#: ``warm_start: best`` chooses the member on this many episodes of seed ``WARM_START_SEED + seed``.
+WARM_START_CHOICE_EPISODES = 400
+
 ENV_ID = "MassBargain-v1"
 TB_NAME = "PPO"
 #: Largest offset of ACCEPT's logit during the warmup (exp(-10): ACCEPT all but never taken).
@@ -368,13 +371,19 @@ def make_ppo(config: TrainConfig, env: VecEnv, **kwargs: Any) -> PPO:
 
 
 def warm_start(model: PPO, config: TrainConfig, scenario: Scenario) -> dict[str, Any]:
-    """Clone ``config.warm_start`` (a family member) into ``model``'s policy and value networks, on
-    ``config.warm_start_episodes`` of its episodes (seeded by the run's seed); returns the clone's fit."""
-    from massbargain.agents.families import parse_member
+    """Clone ``config.warm_start`` (a family member, or ``best``: the member with the highest mean return on
+    ``WARM_START_CHOICE_EPISODES`` episodes of the warm start's seed) into ``model``'s policy and value
+    networks, on ``config.warm_start_episodes`` of its episodes (seeded by the run's seed); returns the
+    member and the clone's fit. The choice never sees the evaluation episodes (seed ``EVAL_SEED + seed``)."""
+    from massbargain.agents.families import best, parse_member, select
     from massbargain.agents.warm_start import clone_policy, demonstrations
 
-    member = parse_member(config.warm_start, days=scenario.horizon.days)
-    demos = demonstrations(member, scenario, config.warm_start_episodes, WARM_START_SEED + config.seed, config.gamma)
+    seed = WARM_START_SEED + config.seed
+    if config.warm_start == BEST_MEMBER:
+        member, _ = best(select(scenario, None, WARM_START_CHOICE_EPISODES, seed))
+    else:
+        member = parse_member(config.warm_start, days=scenario.horizon.days)
+    demos = demonstrations(member, scenario, config.warm_start_episodes, seed, config.gamma)
     fit = clone_policy(model, demos, seed=config.seed)
     return {"member": member.name, "states": len(demos), **{k: round(v, 4) for k, v in fit.items()}}
 

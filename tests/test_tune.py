@@ -32,7 +32,15 @@ from massbargain.experiments.maps.tune import (
     set_flags,
     tune,
 )
-from massbargain.experiments.maps.tune_space import NET_ARCHS, SPACE, base_recipe, outside_space, params_of, recipe_of
+from massbargain.experiments.maps.tune_space import (
+    NET_ARCHS,
+    SPACE,
+    base_recipe,
+    outside_space,
+    params_of,
+    recipe_of,
+    space_for,
+)
 
 optuna = pytest.importorskip("optuna")
 
@@ -244,3 +252,24 @@ def test_the_presets_spec_tunes_each_preset_from_the_default() -> None:
         eval_freq=spec.eval_freq, eval_episodes=spec.eval_episodes, checkpoint_freq=10**10, progress_bar=False
     )
     assert outside_space(spec.base_config(), spec.timesteps) is None  # trial 0 is ppo_default.yaml at 500k
+
+
+def test_the_warm_mode_map_spec_fine_tunes_clones_against_the_maps_own_budget() -> None:
+    spec = TuneConfig.from_yaml(_config("tune_mode_map_warm.yaml"))
+    train = ModeMapConfig.default().train_config("train")
+    base = spec.base_config()
+    assert base.warm_start == "best" and base.accept_warmup == 0
+    # the same recipe as the map's, at a quarter of its budget; compared held out with the map's at its own
+    assert base_recipe(base, spec.timesteps) == base_recipe(train, spec.timesteps)
+    assert spec.timesteps * 4 == train.timesteps == spec.holdout_default_timesteps
+    assert outside_space(base, spec.timesteps) is None  # trial 0 is the map's recipe
+    cells = [ModeMapConfig.default().scenario_of(c) for c in ModeMapConfig.default().cells()]
+    assert all(spec.scenario_of(c) in cells for c in spec.cells)
+    # a warm start already knows when to give in: the ACCEPT warm-up is not searched and stays 0
+    assert [p.name for p in space_for(base)] == [p.name for p in SPACE if p.name != "accept_warmup_share"]
+    assert set(params_of(base, spec.timesteps)) == {p.name for p in space_for(base)}
+    point = {p.name: p.choices[0] if p.choices else p.high for p in space_for(base)}
+    assert base.replace(**recipe_of(point, base, 10_000)).accept_warmup == 0  # a valid config
+    assert TuneConfig().holdout_default_timesteps == TuneConfig().timesteps  # by default, the same budget
+    with pytest.raises(UserError, match="holdout_default_timesteps must be a whole number >= 1"):
+        TuneConfig(holdout_default_timesteps=0)

@@ -78,6 +78,7 @@ examples:
   massbargain train --scenario my_county.yaml --timesteps 200000 --out runs/mine
   massbargain train --out runs/changxing --resume --timesteps 2000000  # continue to 2M in total
   massbargain train --scenario daye --n-envs 10 --timesteps 2e5 --out runs/daye-small
+  massbargain train --scenario changxing --warm-start best --timesteps 50000 --out runs/changxing-warm
 
 The run directory gets config.yaml (resolved configuration, package versions, seed), model.zip (last),
 best_model.zip, checkpoints/, metrics.json, tb/ (TensorBoard: tensorboard --logdir RUN_DIR/tb) and
@@ -237,6 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--config", metavar="FILE.yaml", help="YAML of config fields overriding ppo_default.yaml (learning_rate: ...)"
+    )
+    p.add_argument(
+        "--warm-start",
+        metavar="MEMBER|best",
+        help="start PPO as a behaviour-cloned copy of a scripted family member, or of the scenario's best one "
+        "('best'); sets accept_warmup to 0 (docs/TRAINING.md)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
@@ -446,6 +453,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 ("--seed", args.seed),
                 ("--n-envs", args.n_envs),
                 ("--config", args.config),
+                ("--warm-start", args.warm_start),
                 ("--overwrite", args.overwrite),
             )
             if v
@@ -476,6 +484,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for field, value in (("timesteps", args.timesteps), ("seed", args.seed), ("n_envs", args.n_envs)):
         if value is not None:
             fields[field] = value
+    if args.warm_start is not None:
+        fields.update(warm_start=args.warm_start, accept_warmup=0)
     n_steps, batch = fields.get("n_steps", default.n_steps), fields.get("batch_size", default.batch_size)
     fits = not (_whole(n_steps) and _whole(batch)) or (n_steps * (args.n_envs or 1)) % batch == 0
     if args.n_envs is not None and "batch_size" not in fields and not fits:

@@ -67,7 +67,7 @@ import numpy as np
 
 from massbargain.agents.config import TrainConfig, UserError
 from massbargain.agents.outdir import atomic_write_text
-from massbargain.experiments.maps.tune_space import SPACE, base_recipe, outside_space, params_of, recipe_of
+from massbargain.experiments.maps.tune_space import base_recipe, outside_space, params_of, recipe_of, space_for
 from massbargain.scenario import Scenario, ScenarioError
 
 __all__ = [
@@ -118,6 +118,9 @@ class TuneConfig:
         prune_startup: finished trials before pruning starts.
         holdout_seeds: training seeds of the held-out comparison (none of ``seeds``; empty: no comparison).
         holdout_episodes, holdout_eval_seed: its evaluation episodes and their seed.
+        holdout_default_timesteps: the default recipe's budget in the held-out comparison (default:
+            ``timesteps``, the same as the best's). Set it to the base's own budget to ask whether a recipe
+            found at a smaller budget does what the default does at its own (a cheaper recipe).
         seed: seed of the sampler.
     """
 
@@ -134,6 +137,7 @@ class TuneConfig:
     holdout_seeds: tuple[int, ...] = (100, 101, 102)
     holdout_episodes: int = 2000
     holdout_eval_seed: int = 0
+    holdout_default_timesteps: int | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -163,6 +167,11 @@ class TuneConfig:
         for name in ("timesteps", "eval_freq", "eval_episodes"):
             value = getattr(self, name)
             object.__setattr__(self, name, getattr(base.replace(**{name: value}) if value else base, name))
+        value = self.holdout_default_timesteps
+        if value is None:
+            object.__setattr__(self, "holdout_default_timesteps", self.timesteps)
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UserError(f"holdout_default_timesteps must be a whole number >= 1, got {value!r}")
         for cell in self.cells or ({},):
             try:
                 self.scenario_of(cell)
@@ -284,7 +293,7 @@ def make_objective(cfg: TuneConfig, log: Callable[[str], None] | None = None) ->
     def objective(trial: Any) -> float:
         import optuna
 
-        params = {p.name: p.suggest(trial) for p in SPACE}
+        params = {"accept_warmup_share": 0.0, **{p.name: p.suggest(trial) for p in space_for(base)}}
         recipe = recipe_of(params, base, cfg.timesteps)
         trial.set_user_attr("recipe", recipe)
         trial.set_user_attr("worker", _worker_name())
@@ -588,7 +597,7 @@ def tune(
 
     holdout = None
     if cfg.holdout_seeds:
-        recipes = {"best": best_recipe, "default": base_recipe(base, cfg.timesteps)}
+        recipes = {"best": best_recipe, "default": base_recipe(base, cfg.holdout_default_timesteps)}
         runs = holdout_runs(
             recipes,
             cells=cfg.targets(),
@@ -663,7 +672,8 @@ def _report(cfg: TuneConfig, result: Mapping[str, Any], out: Path, journal: Path
         lines += [
             "",
             f"## Best vs default on held-out seeds {h['seeds']} ({h['cells']} cell(s), final models, "
-            f"{cfg.holdout_episodes} episodes of evaluation seed {cfg.holdout_eval_seed}, common luck, paired)",
+            f"{cfg.holdout_episodes} episodes of evaluation seed {cfg.holdout_eval_seed}, common luck, paired; "
+            f"best at {cfg.timesteps} steps, default at {cfg.holdout_default_timesteps})",
             "",
             "| training seed | best | default | best − default (95% paired bootstrap) |",
             "|---|---|---|---|",

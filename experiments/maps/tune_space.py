@@ -10,7 +10,9 @@ space becomes TrainConfig fields.
 ``ent_coef_final_share`` log-uniform in [0.05, 1]: ``ent_coef_final`` = ent_coef × this (1: constant)
 ``net_arch``             32x32, 64x64, 128x128 or 64x64x64 (policy and value networks alike)
 ``one_minus_gamma``      log-uniform in [0.001, 0.03]: ``gamma`` = 1 − this
-``accept_warmup_share``  uniform in [0, 0.6]: ``accept_warmup`` = this × the budget
+``accept_warmup_share``  uniform in [0, 0.6]: ``accept_warmup`` = this × the budget (not searched when the
+                         base config warm-starts: the cloned policy already knows when to give in, and
+                         ``accept_warmup`` is then 0)
 =======================  ===========================================================================
 
 Everything else (``gae_lambda``, ``clip_range``, ``n_envs``, evaluation, ...) is the base config's. Ratios
@@ -31,7 +33,17 @@ from typing import Any
 
 from massbargain.agents.config import TrainConfig
 
-__all__ = ["NET_ARCHS", "RECIPE_FIELDS", "SPACE", "Param", "base_recipe", "outside_space", "params_of", "recipe_of"]
+__all__ = [
+    "NET_ARCHS",
+    "RECIPE_FIELDS",
+    "SPACE",
+    "Param",
+    "base_recipe",
+    "outside_space",
+    "params_of",
+    "recipe_of",
+    "space_for",
+]
 
 #: The TrainConfig fields a recipe sets (``best.yaml`` holds exactly these).
 RECIPE_FIELDS = (
@@ -102,6 +114,13 @@ SPACE = (
 )
 
 
+def space_for(base: TrainConfig) -> tuple[Param, ...]:
+    """The dimensions searched from ``base``: :data:`SPACE`, without the ACCEPT warm-up if ``base`` warm-starts."""
+    if base.warm_start is None:
+        return SPACE
+    return tuple(p for p in SPACE if p.name != "accept_warmup_share")
+
+
 def _sig(x: float, digits: int = 4) -> float:
     """``x`` rounded to ``digits`` significant digits (readable recipes; 0.000312345 -> 0.0003123)."""
     return float(f"{x:.{digits - 1}e}") if x else 0.0
@@ -125,7 +144,7 @@ def recipe_of(params: Mapping[str, Any], base: TrainConfig, budget: int) -> dict
         "ent_coef_final": _sig(ent_coef * params["ent_coef_final_share"]),
         "net_arch": list(NET_ARCHS[params["net_arch"]]),
         "gamma": round(1.0 - _sig(params["one_minus_gamma"], 3), 8),
-        "accept_warmup": int(round(params["accept_warmup_share"] * budget)),
+        "accept_warmup": 0 if base.warm_start is not None else int(round(params["accept_warmup_share"] * budget)),
     }
 
 
@@ -137,7 +156,10 @@ def base_recipe(base: TrainConfig, budget: int) -> dict[str, Any]:
 def params_of(base: TrainConfig, budget: int) -> dict[str, Any] | None:
     """The point of :data:`SPACE` whose recipe is the base config's at ``budget``; None if there is none
     (:func:`outside_space` says why)."""
-    return None if outside_space(base, budget) else _point(base, budget)
+    if outside_space(base, budget):
+        return None
+    point = _point(base, budget)
+    return {p.name: point[p.name] for p in space_for(base)}
 
 
 def outside_space(base: TrainConfig, budget: int) -> str | None:
@@ -151,7 +173,7 @@ def outside_space(base: TrainConfig, budget: int) -> str | None:
     if rollout % base.batch_size:
         return f"batch_size {base.batch_size} does not divide the rollout {rollout} into whole minibatches"
     params = _point(base, budget)
-    for p in SPACE:
+    for p in space_for(base):
         if not p.contains(params[p.name]):
             allowed = ", ".join(map(str, p.choices)) if p.choices else f"[{p.low:g}, {p.high:g}]"
             return f"{p.name} {params[p.name]:g} is outside {allowed}"
