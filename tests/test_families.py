@@ -276,6 +276,21 @@ def test_ppo_table_chooses_its_member_out_of_sample(monkeypatch: pytest.MonkeyPa
     assert out["member"] == best(select(Scenario.preset("changxing"), episodes=60, seed=choice_seed(2)))[0].name
 
 
+def test_ppo_table_planner_builds_on_the_best_member() -> None:
+    from massbargain.agents.planner import evaluate_planner, make_planner
+    from massbargain.agents.planner.rules import ScriptedRule
+    from massbargain.experiments.measures.ppo_table import _eval_planner
+
+    member = "consent(leak_until=0.5, tolerate=yes, pacify_at=0.1, petition=daily, back_off=never)"
+    out = _eval_planner("changxing", "honest", 6, 3, member)
+    scenario = Scenario.preset("changxing")
+    bases = [parse_member(member), ScriptedRule(accept=True)]
+    same = evaluate_planner(make_planner("honest", scenario, base_policies=bases, seed=3), scenario, 6, 3, True)
+    assert out["returns"] == [round(float(r), 6) for r in same.returns]  # that planner, on those episodes
+    other = evaluate_planner(make_planner("honest", scenario, seed=3), scenario, 6, 3, True)  # default bases
+    assert out["returns"] != [round(float(r), 6) for r in other.returns]
+
+
 def test_cli_families_json_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["families", "--scenario", "daye", "--episodes", "40", "--seed", "3", "--mode", "consent", "--json"]
     assert main(argv) == 0
