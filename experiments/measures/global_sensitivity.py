@@ -292,7 +292,7 @@ class SensitivityConfig:
     max_episodes: int = 300
     morris_trajectories: int = 6
     sobol_top: int = 4
-    sobol_samples: int = 2048
+    sobol_samples: int = 8192
     seed: int = 0
 
     @classmethod
@@ -630,7 +630,7 @@ def _cached(store: Path | None, name: str, compute: Callable[[], Any]) -> Any:
 
 _EXAMPLES = """examples:
   massbargain sensitivity --quick --out runs/sensitivity-quick    # about 2 minutes on 2 cores
-  massbargain sensitivity --out runs/sensitivity --workers 2      # the full design: ~35 min (docs/SENSITIVITY.md)
+  massbargain sensitivity --out runs/sensitivity --workers 2      # the full design: ~2 h (docs/SENSITIVITY.md)
 
 Writes box, grid, replicates, morris, ranking, sobol, morris_points and sobol_points (.csv and .parquet),
 members.txt, morris.png, sobol.png, result.json and report.md. An interrupted run continues where it stopped
@@ -656,7 +656,7 @@ def add_parser(subparsers: Any) -> Any:
     p.add_argument("--base", choices=list(PRESETS), help="preset the box is built around (default: baseline)")
     p.add_argument("--trajectories", type=positive_int, help="Morris trajectories (default: 6; quick: 3)")
     p.add_argument("--sobol-top", type=positive_int, help="parameters for Sobol (default: 4; quick: 3)")
-    p.add_argument("--sobol-samples", type=positive_int, help="Saltelli N, a power of 2 (default: 2048; quick: 32)")
+    p.add_argument("--sobol-samples", type=positive_int, help="Saltelli N, a power of 2 (default: 8192; quick: 32)")
     p.add_argument("--max-episodes", type=positive_int, help="episodes per point at most (default: 300; quick: 150)")
     p.add_argument("--seed", type=seed_int, help="seed of the samplers and episodes (default: 0)")
     p.add_argument("--workers", type=positive_int, default=1, help="processes (default: 1)")
