@@ -174,6 +174,14 @@ def _write_progress(out: Path, progress: dict[str, Any]) -> None:
     atomic_write_text(out / "progress.json", json.dumps(progress, indent=1))
 
 
+def _finish_phase(out: Path, progress: dict[str, Any], phase: str, started: float) -> float:
+    """Record ``phase`` as done (with its seconds since ``started``) in ``progress.json``; return the seconds."""
+    progress["done"].append(phase)
+    progress["seconds"][phase] = round(time.perf_counter() - started, 1)
+    _write_progress(out, progress)
+    return progress["seconds"][phase]
+
+
 def run_duel(cfg: DuelConfig, out: str | Path, log: Callable[[str], Any] = print) -> dict[str, Any]:
     """Play (or continue) the duel of ``cfg`` in ``out`` (prepared by the caller) and write its payoff table.
 
@@ -203,11 +211,8 @@ def run_duel(cfg: DuelConfig, out: str | Path, log: Callable[[str], Any] = print
             tcfg = _ppo_config(cfg, cfg.official_steps, cfg.seed * 1000 + 2 * r, cfg.official_steps // 2)
             model = _train(VecMonitor(SB3VecEnv(venv, final_info=False)), tcfg)
             _save(model, folder / "official.zip")
-            progress["done"].append(phase)
-            progress["seconds"][phase] = round(time.perf_counter() - started, 1)
-            _write_progress(out, progress)
-            log(f"round {r}: official trained against {', '.join(pools.superior_names)} "
-                f"({progress['seconds'][phase]} s)")  # fmt: skip
+            seconds = _finish_phase(out, progress, phase, started)
+            log(f"round {r}: official trained against {', '.join(pools.superior_names)} ({seconds} s)")
         pools = load_pools(out, r)
         phase = f"superior_r{r}"
         if phase not in progress["done"]:
@@ -216,11 +221,8 @@ def run_duel(cfg: DuelConfig, out: str | Path, log: Callable[[str], Any] = print
             tcfg = _ppo_config(cfg, cfg.superior_steps, cfg.seed * 1000 + 2 * r + 1, 0)
             model = _train(VecMonitor(SB3VecEnv(venv, final_info=False)), tcfg, superior=True)
             _save(model, folder / "superior.zip")
-            progress["done"].append(phase)
-            progress["seconds"][phase] = round(time.perf_counter() - started, 1)
-            _write_progress(out, progress)
-            log(f"round {r}: superior trained against {', '.join(pools.official_names)} "
-                f"({progress['seconds'][phase]} s)")  # fmt: skip
+            seconds = _finish_phase(out, progress, phase, started)
+            log(f"round {r}: superior trained against {', '.join(pools.official_names)} ({seconds} s)")
     if "payoff" not in progress["done"]:
         started = time.perf_counter()
         pools = load_pools(out, cfg.rounds)
@@ -228,10 +230,7 @@ def run_duel(cfg: DuelConfig, out: str | Path, log: Callable[[str], Any] = print
         table["gains"] = gains(returns, cfg.rounds)
         table["config"] = cfg.record()
         _write_payoff(out, table, returns)
-        progress["done"].append("payoff")
-        progress["seconds"]["payoff"] = round(time.perf_counter() - started, 1)
-        _write_progress(out, progress)
-        log(f"payoff table written ({progress['seconds']['payoff']} s)")
+        log(f"payoff table written ({_finish_phase(out, progress, 'payoff', started)} s)")
     return json.loads((out / "payoff.json").read_text())
 
 

@@ -293,7 +293,7 @@ def make_objective(cfg: TuneConfig, log: Callable[[str], None] | None = None) ->
     def objective(trial: Any) -> float:
         import optuna
 
-        params = {"accept_warmup_share": 0.0, **{p.name: p.suggest(trial) for p in space_for(base)}}
+        params = {p.name: p.suggest(trial) for p in space_for(base)}
         recipe = recipe_of(params, base, cfg.timesteps)
         trial.set_user_attr("recipe", recipe)
         trial.set_user_attr("worker", _worker_name())

@@ -207,12 +207,17 @@ def run_table(
                 continue
             pending[pool.submit(_train_run, cfg.to_dict())] = ("train", key)
         cached: dict[Any, Any] = {}
-        # The best member first: the planners build on it.
+        # The best members first (all presets at once): the planners build on them.
+        stamp_m = {"episodes": episodes, "eval_seed": eval_seed, "families": families_digest()}
+        members = {
+            preset: pool.submit(_eval_best_member, preset, episodes, eval_seed)
+            for preset in presets
+            if not _cache_ok(out / preset / "best_member.json", stamp_m)
+        }
         for preset in presets:
             path = out / preset / "best_member.json"
-            stamp_m = {"episodes": episodes, "eval_seed": eval_seed, "families": families_digest()}
-            if not _cache_ok(path, stamp_m):
-                result = pool.submit(_eval_best_member, preset, episodes, eval_seed).result()
+            if preset in members:
+                result = members[preset].result()
                 _write(path, {**stamp_m, **result})
                 say(f"best scripted member on {preset}: {result['member']} {result['mean']:+.3f}")
             cached["best_member", preset] = _read(path)
