@@ -8,11 +8,18 @@ them and retrain them (issue 13).
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from massbargain.agents.config import UserError
 from massbargain.experiments.cli import main
@@ -141,6 +148,56 @@ def test_mode_map_resumes_and_is_reproducible(tiny_map: tuple[Path, dict]) -> No
     fresh = mode_map_task(run.config, run.seed)["row"]  # (cell, seed 1)'s first attempt afresh, in this process
     for col in ("mean_return", "consent_share", "mobilized_share", "punishment_rate"):
         assert fresh[col] == pytest.approx(old[col], abs=1e-12), col
+
+
+def test_a_map_interrupted_during_retrains_resumes_them_without_loss_or_duplication(
+    tiny_map: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """Ctrl-C while the tiny map retrains its uncertified agents, then a rerun: the finished runs (first
+    attempts and retrains) are kept byte for byte, the unfinished retrains are run once, and the map equals the
+    uninterrupted one."""
+    _, whole = tiny_map
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY.to_dict()))
+    out = tmp_path / "out"
+    args = ["mode-map", "--config", str(config), "--out", str(out), "--no-progress"]
+    code = "import sys; from massbargain.experiments.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], start_new_session=True)
+
+    def retrains() -> list[Path]:
+        found = []
+        for path in (out / "runs").glob("*.json"):
+            try:
+                if json.loads(path.read_text())["config"].get("attempt") == 1:
+                    found.append(path)
+            except (OSError, ValueError):  # not there yet, or a rename racing the read
+                pass
+        return found
+
+    deadline = time.monotonic() + 300
+    while not retrains() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the whole process group
+    assert proc.wait(timeout=60) == 130
+    first = {p.name: p.read_text() for p in (out / "runs").glob("*.json")}
+    n_retrains = int((~whole["attempts"].query("attempt == 0")["certified"]).sum())
+    done = len(retrains())
+    assert 1 <= done < n_retrains, "the interruption should fall among the retrains"
+    assert not list((out / "runs").glob(".*"))  # no half-written record
+
+    again = mode_map(TINY, out, progress=False, log=None)  # resume
+    for name, text in first.items():  # finished runs, retrains included, were skipped, not redone
+        assert (out / "runs" / name).read_text() == text
+    attempts = again["attempts"]
+    keys = ["recklessness", "monitoring", "stakes", "seed", "attempt"]
+    assert not attempts.duplicated(keys).any() and len(attempts) == len(whole["attempts"])
+    assert len(retrains()) == n_retrains
+    columns = ["mean_return", "consent_share", "certified", "attempt", "cert_agent_return"]
+    order = keys[:4]
+    pd.testing.assert_frame_equal(
+        again["results"].sort_values(order)[order + columns].reset_index(drop=True),
+        whole["results"].sort_values(order)[order + columns].reset_index(drop=True),
+    )
 
 
 def test_a_map_folder_refuses_another_configuration(
