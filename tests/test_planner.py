@@ -419,3 +419,36 @@ def test_certification_ordering_clairvoyant_honest_best_member(preset: str) -> N
     assert mean + 2.0 * se >= -slack, f"{preset}: {member.name} beats the planner"
     mean, se = _paired(clairvoyant, honest)
     assert mean >= -2.0 * se - 0.02 * abs(honest.mean()), f"{preset}: clairvoyant {clairvoyant.mean():.4f} < honest"
+
+
+def test_rollout_improvement_is_seeded_and_falls_back_on_its_base() -> None:
+    """The fitted improvement (a research tool, not used by the map): same seed, same policy; the base's own
+    action has advantage 0; with a margin no advantage reaches it plays the base; bad episodes are refused."""
+    from massbargain.agents.families import parse_member
+    from massbargain.agents.planner.improve import RolloutImprovement, rollout_improvement
+
+    scenario = Scenario.preset("changxing")
+    member = parse_member(
+        "consent(leak_until=0.7, tolerate=yes, pacify_at=0.1, petition=daily, back_off=never)",
+        days=scenario.horizon.days,
+    )
+    a = rollout_improvement(scenario, member, 12, seed=4, particles=8, confirm_particles=0)
+    b = rollout_improvement(scenario, member, 12, seed=4, particles=8, confirm_particles=0)
+    rng = np.random.default_rng(9)
+    state, seen = core.initial_state(scenario, rng, 40), []
+    for _ in range(10):  # the member's first ten days in 40 episodes
+        seen.append(core.observe(state, scenario).astype(np.float32))
+        core.step(state, np.asarray(member.act(seen[-1])), scenario, rng)
+    obs = np.concatenate(seen)
+    assert a.states > 12
+    np.testing.assert_array_equal(a.act(obs), b.act(obs))
+    adv = a.advantages(obs)
+    base = np.asarray(member.act(obs))
+    assert (adv[np.arange(len(obs)), base] == 0.0).all()
+    assert np.abs(adv).max() > 0.0  # the regressions fitted something
+    never = RolloutImprovement(base=member, regressors=a.regressors, margin=1e9, states=a.states)
+    np.testing.assert_array_equal(never.act(obs), base)
+    assert never.act(obs[0]) == int(base[0])
+    assert a.name.startswith("improved(consent(")
+    with pytest.raises(ValueError, match="episodes must be >= 1"):
+        rollout_improvement(scenario, member, 0, seed=4)
