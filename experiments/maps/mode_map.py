@@ -131,7 +131,7 @@ class ModeMapConfig:
     episodes: int = 1000
     train: Mapping[str, Any] = field(
         default_factory=lambda: {
-            "timesteps": 100_000,
+            "timesteps": 50_000,
             "n_epochs": 5,
             "ent_coef": 0.003,
             "ent_coef_final": 0.0003,
@@ -695,8 +695,8 @@ def _check_table(df: Any, fast: Any) -> Any:
 
 _EXAMPLES = """\
 examples:
-  massbargain mode-map --quick --out runs/mode-map-quick     # 12 cells x 2 seeds: ~3.4 min of 2 cores
-  massbargain mode-map --out runs/mode-map                   # 36 cells x 3 seeds, certified: ~18 min of 2 cores
+  massbargain mode-map --quick --out runs/mode-map-quick     # 12 cells x 2 seeds: ~3 min of 2 cores
+  massbargain mode-map --out runs/mode-map                   # 36 cells x 3 seeds, certified: ~15 min of 2 cores
   massbargain mode-map --config my_grid.yaml --out runs/mine --workers 8
   massbargain mode-map --train-config runs/tune-map/best.yaml --out runs/mode-map-tuned  # a tuned recipe
   massbargain mode-map --env-version 0 --out runs/mode-map-v0                 # the same grid on model v0
@@ -724,7 +724,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (rerun with it to resume)")
-    p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): ~3.4 min of 2 cores")
+    p.add_argument("--quick", action="store_true", help="small budget (mode_map_quick.yaml): ~3 min of 2 cores")
     p.add_argument("--config", metavar="FILE.yaml", help="a mode-map config replacing the default")
     p.add_argument(
         "--train-config",

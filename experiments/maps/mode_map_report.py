@@ -189,8 +189,10 @@ def report(
         f"**Certification.** Every agent is compared, on {cert.episodes} held-out episodes with common luck, with "
         "its cell's best scripted family member (193 members over all modes, chosen on other episodes)"
         + (
-            " and with the honest rollout planner built on the best member of each mode (it sees only what the "
-            "agent sees and improves on its base policies by construction, up to sampling noise)"
+            " and with the honest rollout planner built on "
+            + ("that member" if cert.planner_bases == 1 else f"the best members of the {cert.planner_bases} best modes")
+            + " and on giving in (it sees only what the agent sees and improves on its base policies by "
+            "construction, up to sampling noise)"
             if cert.planner
             else ""
         )
