@@ -53,17 +53,23 @@ class RolloutImprovement:
     def advantages(self, obs: np.ndarray) -> np.ndarray:
         """(B, A) fitted advantage of each action over the base policy's action (0 for that action)."""
         obs2 = np.atleast_2d(np.asarray(obs, dtype=np.float32))
-        adv = np.column_stack([r.predict(obs2) for r in self.regressors])
-        adv[np.arange(len(obs2)), np.asarray(self.base.act(obs2), dtype=np.int64).reshape(-1)] = 0.0
-        return adv
+        return self._advantages(obs2, self._base_actions(obs2))
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
         obs = np.asarray(obs, dtype=np.float32)
         obs2 = np.atleast_2d(obs)
-        adv = self.advantages(obs2)
-        base = np.asarray(self.base.act(obs2), dtype=np.int64).reshape(-1)
+        base = self._base_actions(obs2)
+        adv = self._advantages(obs2, base)
         out = np.where(adv.max(axis=1) > self.margin, adv.argmax(axis=1), base)
         return int(out[0]) if obs.ndim == 1 else out
+
+    def _base_actions(self, obs2: np.ndarray) -> np.ndarray:
+        return np.asarray(self.base.act(obs2), dtype=np.int64).reshape(-1)
+
+    def _advantages(self, obs2: np.ndarray, base: np.ndarray) -> np.ndarray:
+        adv = np.column_stack([r.predict(obs2) for r in self.regressors])
+        adv[np.arange(len(obs2)), base] = 0.0
+        return adv
 
 
 def rollout_improvement(
@@ -82,7 +88,7 @@ def rollout_improvement(
     from massbargain.agents.planner.rollout_planner import make_planner
     from massbargain.extras import require
 
-    require("explain", what="the rollout improvement (warm_start_improve)")
+    require("explain", what="the rollout improvement (massbargain.agents.planner.improve)")
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     if episodes < 1:

@@ -2,7 +2,8 @@
 
 For one mode-map cell and a scripted member: :func:`~massbargain.agents.planner.improve.rollout_improvement`
 of the member on ``episodes`` planner episodes of each of two seeds, the member and each fitted policy on
-``report`` paired episodes (seed 5), and the planner itself on the first 200 of them.
+``report`` paired episodes (seed 5), and the planner itself, beside the member, on 200 paired episodes of
+that seed.
 
     python -m massbargain.experiments.measures.planner_values --cell 0.3 0 0.6
 """
@@ -33,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     scenario = cfg.scenario_of(args.cell)
     member = parse_member(args.member) if args.member else best(select(scenario, None, 400, 1_000_001))[0]
     print(f"cell {tuple(args.cell)}, member {member.name}")
+    m = evaluate_policy(member, scenario, args.report, 5, common_luck=True).returns
     for seed in (99, 3_001_000):
         improved = rollout_improvement(scenario, member, args.episodes, seed)
-        m = evaluate_policy(member, scenario, args.report, 5, common_luck=True).returns
         i = evaluate_policy(improved, scenario, args.report, 5, common_luck=True).returns
         d = i - m
         half = 1.96 * d.std(ddof=1) / np.sqrt(d.size)
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     n = min(args.report, 200)
     pr = evaluate_planner(planner, scenario, n, 5, common_luck=True).returns
     m = evaluate_policy(member, scenario, n, 5, common_luck=True).returns
-    print(f"  planner on the first {n}: {pr.mean():+.4f} (member {m.mean():+.4f})")
+    print(f"  planner on {n} episodes of seed 5: {pr.mean():+.4f} (member {m.mean():+.4f})")
     return 0
 
 
