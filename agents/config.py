@@ -30,6 +30,7 @@ from massbargain.scenario import LATEST_VERSION
 
 __all__ = [
     "BEST_MEMBER",
+    "DEMONSTRATIONS_SUFFIX",
     "DEFAULT_CONFIG",
     "RESUMABLE",
     "RUN_KIND",
@@ -50,6 +51,8 @@ DEFAULT_CONFIG = "ppo_default.yaml"
 RESUMABLE = ("timesteps", "out", "progress_bar", "eval_freq", "eval_episodes", "checkpoint_freq", "torch_threads")
 #: ``warm_start: best``: start from the scenario's best family member (chosen on the warm start's episodes).
 BEST_MEMBER = "best"
+#: ``warm_start: <file>.npz``: clone the demonstrations saved in that file (agents/warm_start.py).
+DEMONSTRATIONS_SUFFIX = ".npz"
 #: What a training run directory holds, in its ``made_by.yaml`` (:mod:`massbargain.agents.outdir`).
 RUN_KIND = "training run"
 
@@ -133,9 +136,13 @@ class TrainConfig:
         None,
         "member",
         "A scripted family member PPO starts from (behaviour cloning, agents/warm_start.py), 'best' (the "
-        "scenario's best member, chosen on the warm start's own episodes), or null.",
+        "scenario's best member, chosen on the warm start's own episodes), a demonstrations file (.npz, "
+        "agents/warm_start.py's save_demonstrations: any teacher's episodes, e.g. the planner's), or null.",
     )
     warm_start_episodes: int = _f(2000, "int", "Episodes of the warm-start member to clone from.", 1, 1e6)
+    warm_start_epochs: int = _f(20, "int", "Passes of the warm start's cloning over its demonstrations.", 1, 1e5)
+    warm_start_batch_size: int = _f(1024, "int", "Minibatch size of the warm start's behaviour cloning.", 1, 1e7)
+    warm_start_learning_rate: float = _f(1e-3, "float", "Adam step size of the warm start's cloning.", 1e-7, 1.0)
     # --- evaluation, checkpoints, logging -----------------------------------------------------------
     eval_freq: int = _f(100_000, "int", "Evaluate the policy (sampled actions) every this many timesteps.", 1, 1e10)
     eval_episodes: int = _f(2000, "int", "Episodes per periodic evaluation (one batch on the dynamics core).", 1, 1e6)
@@ -291,9 +298,12 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
 
         if not isinstance(value, str):
             raise ConfigError(
-                f"{name} must be a family member's name, e.g. 'consent(...)', 'best' or null; got {value!r}"
+                f"{name} must be a family member's name, e.g. 'consent(...)', 'best', a demonstrations file "
+                f"(.npz) or null; got {value!r}"
             )
         if value == BEST_MEMBER:
+            return value
+        if value.endswith(DEMONSTRATIONS_SUFFIX):  # a demonstrations file: read (and checked) when training starts
             return value
         try:
             return parse_member(value).name

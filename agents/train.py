@@ -60,7 +60,16 @@ from stable_baselines3.common.utils import LinearSchedule
 from stable_baselines3.common.vec_env import VecEnv
 
 import massbargain  # noqa: F401  (registers the environment ids)
-from massbargain.agents.config import BEST_MEMBER, RESUMABLE, RUN_KIND, ConfigError, RunError, TrainConfig, UserError
+from massbargain.agents.config import (
+    BEST_MEMBER,
+    DEMONSTRATIONS_SUFFIX,
+    RESUMABLE,
+    RUN_KIND,
+    ConfigError,
+    RunError,
+    TrainConfig,
+    UserError,
+)
 from massbargain.agents.evaluation import summarize
 from massbargain.agents.loading import TrainedAgent
 from massbargain.agents.outdir import atomic_write_bytes, atomic_write_text, prepare_output_dir
@@ -371,21 +380,47 @@ def make_ppo(config: TrainConfig, env: VecEnv, **kwargs: Any) -> PPO:
 
 
 def warm_start(model: PPO, config: TrainConfig, scenario: Scenario) -> dict[str, Any]:
-    """Clone ``config.warm_start`` (a family member, or ``best``: the member with the highest mean return on
-    ``WARM_START_CHOICE_EPISODES`` episodes of the warm start's seed) into ``model``'s policy and value
-    networks, on ``config.warm_start_episodes`` of its episodes (seeded by the run's seed); returns the
-    member and the clone's fit. The choice never sees the evaluation episodes (seed ``EVAL_SEED + seed``)."""
+    """Clone ``config.warm_start`` into ``model``'s policy and value networks and return what was cloned and
+    the clone's fit (``config.warm_start_epochs``, ``_batch_size``, ``_learning_rate``).
+
+    ``warm_start`` is a family member (or ``best``: the member with the highest mean return on
+    ``WARM_START_CHOICE_EPISODES`` episodes of the warm start's seed), cloned on ``config.warm_start_episodes``
+    of its episodes (seeded by the run's seed), or a demonstrations file (``.npz``,
+    :func:`massbargain.agents.warm_start.save_demonstrations`), cloned as it is. The choice never sees the
+    evaluation episodes (seed ``EVAL_SEED + seed``)."""
     from massbargain.agents.families import best, parse_member, select
-    from massbargain.agents.warm_start import clone_policy, demonstrations
+    from massbargain.agents.warm_start import clone_policy, demonstrations, load_demonstrations
 
     seed = WARM_START_SEED + config.seed
-    if config.warm_start == BEST_MEMBER:
-        member, _ = best(select(scenario, None, WARM_START_CHOICE_EPISODES, seed))
+    if config.warm_start.endswith(DEMONSTRATIONS_SUFFIX):
+        try:
+            demos = load_demonstrations(config.warm_start)
+        except ValueError as exc:
+            raise ConfigError(f"warm_start: {exc}") from None
+        width, n_actions = model.observation_space.shape[0], model.action_space.n
+        if demos.obs.shape[1] != width or demos.actions.min() < 0 or demos.actions.max() >= n_actions:
+            raise ConfigError(
+                f"warm_start: {config.warm_start!r} holds observations of {demos.obs.shape[1]} fields and actions "
+                f"{demos.actions.min()}..{demos.actions.max()}; this environment has {width} fields and actions "
+                f"0..{n_actions - 1}"
+            )
+        teacher = {"demonstrations": config.warm_start, "digest": demos.digest()}
     else:
-        member = parse_member(config.warm_start, days=scenario.horizon.days)
-    demos = demonstrations(member, scenario, config.warm_start_episodes, seed, config.gamma)
-    fit = clone_policy(model, demos, seed=config.seed)
-    return {"member": member.name, "states": len(demos), **{k: round(v, 4) for k, v in fit.items()}}
+        if config.warm_start == BEST_MEMBER:
+            member, _ = best(select(scenario, None, WARM_START_CHOICE_EPISODES, seed))
+        else:
+            member = parse_member(config.warm_start, days=scenario.horizon.days)
+        demos = demonstrations(member, scenario, config.warm_start_episodes, seed, config.gamma)
+        teacher = {"member": member.name}
+    fit = clone_policy(
+        model,
+        demos,
+        epochs=config.warm_start_epochs,
+        batch_size=config.warm_start_batch_size,
+        learning_rate=config.warm_start_learning_rate,
+        seed=config.seed,
+    )
+    return {**teacher, "states": len(demos), **{k: round(v, 4) for k, v in fit.items()}}
 
 
 @contextlib.contextmanager

@@ -10,11 +10,21 @@ deciding the answer: PPO keeps optimising the model's own reward from there and 
 The clone is plain supervised learning on the script's own episodes: the policy network is fitted to the
 script's actions (cross-entropy) and the value network to the discounted returns that followed each state
 (squared error), so that PPO's first advantages are not those of an untrained critic.
+
+Any policy can be the teacher: :func:`demonstrations` plays a scripted member, a trained agent or the rollout
+planner alike. Demonstrations that are expensive to make (the planner's) can be saved once with
+:func:`save_demonstrations` and cloned by many runs (``TrainConfig.warm_start`` takes the ``.npz`` file;
+the mode map does this, docs/MODE_MAP.md); :meth:`Demonstrations.digest` names their content.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +32,7 @@ import numpy as np
 from massbargain import core
 from massbargain.scenario import Scenario
 
-__all__ = ["Demonstrations", "clone_policy", "demonstrations"]
+__all__ = ["Demonstrations", "clone_policy", "demonstrations", "load_demonstrations", "save_demonstrations"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,43 @@ class Demonstrations:
 
     def __len__(self) -> int:
         return len(self.actions)
+
+    def digest(self) -> str:
+        """A short hash of the content (observations, actions, returns): equal demonstrations, equal digest."""
+        h = hashlib.sha256()
+        for a in (self.obs, self.actions, self.returns):
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()[:16]
+
+
+def save_demonstrations(demos: Demonstrations, path: str | os.PathLike) -> Path:
+    """Write ``demos`` to ``path`` (``.npz``) atomically: a reader finds the whole file or none."""
+    from massbargain.agents.outdir import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, obs=demos.obs, actions=demos.actions, returns=demos.returns)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_demonstrations(path: str | os.PathLike) -> Demonstrations:
+    """Read demonstrations written by :func:`save_demonstrations`; a ValueError names the file and what is
+    wrong with it (missing, not such a file, inconsistent arrays)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"demonstrations file {str(path)!r} does not exist")
+    try:
+        with np.load(path) as data:
+            obs, actions, returns = data["obs"], data["actions"], data["returns"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a demonstrations file (an .npz with obs, actions and returns): {exc}"
+        ) from None
+    if obs.ndim != 2 or actions.shape != (len(obs),) or returns.shape != (len(obs),) or len(obs) == 0:
+        raise ValueError(
+            f"{str(path)!r}: obs must be (N, F) and actions and returns (N,) with N >= 1; "
+            f"got {obs.shape}, {actions.shape}, {returns.shape}"
+        )
+    return Demonstrations(obs.astype(np.float32), actions.astype(np.int64), returns.astype(np.float32))
 
 
 def demonstrations(policy: Any, scenario: Scenario, episodes: int, seed: int, gamma: float) -> Demonstrations:

@@ -24,7 +24,13 @@ pytest.importorskip("stable_baselines3")
 from massbargain.agents import train as train_mod  # noqa: E402
 from massbargain.agents.loading import load_agent  # noqa: E402
 from massbargain.agents.planner import evaluate_policy  # noqa: E402
-from massbargain.agents.warm_start import clone_policy, demonstrations  # noqa: E402
+from massbargain.agents.warm_start import (  # noqa: E402
+    Demonstrations,
+    clone_policy,
+    demonstrations,
+    load_demonstrations,
+    save_demonstrations,
+)
 
 CONSENT = "consent(leak_until=0.5, tolerate=yes, pacify_at=0.1, petition=daily, back_off=never)"
 TINY = dict(n_envs=2, n_steps=64, batch_size=64, n_epochs=1, eval_freq=10**9, checkpoint_freq=10**9)
@@ -110,3 +116,52 @@ def test_cli_warm_start_sets_the_accept_warmup_to_zero(tmp_path, capsys) -> None
     capsys.readouterr()
     assert main(["train", "--out", str(out), "--resume", "--timesteps", "256", "--warm-start", "best"]) == 2
     assert "drop --warm-start" in capsys.readouterr().err
+
+
+def test_demonstrations_file_round_trips_and_names_its_content(tmp_path) -> None:
+    scenario = Scenario.preset("changxing")
+    demos = demonstrations(parse_member(CONSENT), scenario, 50, seed=5, gamma=0.995)
+    path = save_demonstrations(demos, tmp_path / "sub" / "demos.npz")
+    back = load_demonstrations(path)
+    for name in ("obs", "actions", "returns"):
+        assert np.array_equal(getattr(back, name), getattr(demos, name)), name
+    assert back.digest() == demos.digest()
+    other = demonstrations(parse_member(CONSENT), scenario, 50, seed=6, gamma=0.995)
+    assert other.digest() != demos.digest()  # other episodes, another name
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["demos.npz"]  # no temporary file left behind
+
+
+def test_bad_demonstrations_files_are_named_in_the_error(tmp_path) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        load_demonstrations(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="is not a demonstrations file"):
+        load_demonstrations(junk)
+    wrong = tmp_path / "wrong.npz"
+    np.savez(wrong, obs=np.zeros((3, 19)), actions=np.zeros(2), returns=np.zeros(3))
+    with pytest.raises(ValueError, match=r"obs must be \(N, F\)"):
+        load_demonstrations(wrong)
+    # a run refuses, before training, a file whose observations are not this environment's
+    narrow = Demonstrations(np.zeros((4, 5), np.float32), np.zeros(4, np.int64), np.zeros(4, np.float32))
+    save_demonstrations(narrow, tmp_path / "narrow.npz")
+    with pytest.raises(ConfigError, match="observations of 5 fields"):
+        train_mod.train(tiny(tmp_path, warm_start=str(tmp_path / "narrow.npz")), log=None)
+    with pytest.raises(ConfigError, match="does not exist"):
+        train_mod.train(tiny(tmp_path, warm_start=str(tmp_path / "missing.npz")), log=None)
+
+
+def test_a_run_clones_a_demonstrations_file_with_the_configured_fit(tmp_path) -> None:
+    """Any teacher's saved episodes (here a member's, so that the clone can be checked against it) start a run;
+    the run records the file and its digest, and the fit follows warm_start_epochs / _batch_size."""
+    scenario = Scenario.preset("changxing")
+    demos = demonstrations(parse_member(CONSENT), scenario, 300, seed=11, gamma=0.995)
+    path = save_demonstrations(demos, tmp_path / "teacher.npz")
+    config = tiny(tmp_path, warm_start=str(path), warm_start_epochs=60, warm_start_batch_size=256)
+    train_mod.train(config, log=None)
+    recorded = json.loads((tmp_path / "run" / "metrics.json").read_text())["warm_start"]
+    assert recorded["demonstrations"] == str(path) and recorded["digest"] == demos.digest()
+    assert recorded["states"] == len(demos) and recorded["agreement"] >= 0.95
+    underfit = tiny(tmp_path / "b", warm_start=str(path), warm_start_epochs=1, warm_start_batch_size=4096)
+    train_mod.train(underfit, log=None)  # one full-batch Adam step: far from a copy
+    assert json.loads((tmp_path / "b" / "run" / "metrics.json").read_text())["warm_start"]["agreement"] < 0.95
