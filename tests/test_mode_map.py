@@ -281,6 +281,10 @@ def test_region_text_is_drawn_from_the_data() -> None:
         ({"context_train": {"learning_rate": -1}}, ["learning_rate", "-1"]),
         ({"context_train": {"seed": 3}}, ["context_train", "'seed' is set by the mode map"]),
         ({"seeds": 0}, ["seeds must be a whole number >= 1"]),
+        ({"teacher": {"episodes": 0}}, ["teacher.episodes must be a whole number >= 1", "0"]),
+        ({"teacher": {"particle": 8}}, ["teacher: unknown key 'particle'", "particles"]),
+        ({"teacher": {"learning_rate": 2}}, ["teacher.learning_rate must be a number in (0, 1]"]),
+        ({"certify": {"retrains": -1}}, ["certify.retrains must be a whole number >= 0"]),
     ],
 )
 def test_bad_config_names_the_field(changes: dict, words: list[str]) -> None:
@@ -330,3 +334,58 @@ def test_compare_reads_another_maps_cells(tiny_map: tuple[Path, dict], tmp_path:
     with pytest.raises(UserError, match="holds no cells.csv"):
         compare_lines(cells, tmp_path)
     assert main(["mode-map", "--quick", "--out", str(tmp_path / "x"), "--compare", str(tmp_path)]) == 2
+
+
+TAUGHT = TINY.replace(
+    recklessness=(0.05,),
+    monitoring=(0.0,),
+    stakes=(0.1, 0.9),
+    seeds=1,
+    context_seeds=(),
+    warm_start=True,
+    certify={"episodes": 30, "retrains": 0, "planner": True},
+    teacher={"episodes": 6, "particles": 4, "confirm_particles": 8, "epochs": 3, "batch_size": 64},
+)
+
+
+def test_the_planner_teaches_where_mass_pressure_pays(tmp_path: Path) -> None:
+    """Where the best member is consent or mobilized, the cell's reference plays the teacher planner's episodes
+    once into its folder and the agents clone that file (named by its digest in their configs); elsewhere they
+    clone the member. The file can be played again, identically, where the folder is not at hand."""
+    from massbargain.agents.warm_start import load_demonstrations
+    from massbargain.experiments.maps.teacher import DEMONSTRATIONS_FILE, teacher_demonstrations
+
+    out = tmp_path / "taught"
+    result = mode_map(TAUGHT, out, progress=False, log=None)
+    records = [json.loads(p.read_text()) for p in (out / "runs").glob("*.json")]
+    refs = {tuple(r["config"]["cell"]): r for r in records if r["config"]["kind"] == "reference"}
+    agents = {tuple(r["config"]["cell"]): r for r in records if r["config"]["kind"] == "cell"}
+    scripted = result["scripted"].set_index(["recklessness", "monitoring", "stakes"])["scripted_mode"]
+    taught = 0
+    for cell, ref in refs.items():
+        pays = scripted[cell] in ("consent", "mobilized")
+        made, spec = ref["metrics"].get("teacher"), agents[cell]["config"].get("teacher")
+        assert (made is not None) == pays == (spec is not None), cell
+        row = result["results"].set_index(["recklessness", "monitoring", "stakes"]).loc[cell]
+        assert row["teacher"] == ("planner" if pays else "member")
+        if not pays:
+            continue
+        taught += 1
+        path = out / "models" / ref["run_id"] / DEMONSTRATIONS_FILE
+        demos = load_demonstrations(path)
+        assert demos.digest() == made["digest"] == spec["digest"] and len(demos) == made["states"]
+        assert spec["reference"] == ref["run_id"] and spec["episodes"] == 6
+        metrics = json.loads((out / "models" / agents[cell]["run_id"] / "metrics.json").read_text())
+        assert metrics["warm_start"]["digest"] == made["digest"]  # the agent cloned that very file
+        assert metrics["warm_start"]["demonstrations"] == str(path)
+        scen = TAUGHT.scenario_of(cell)
+        again = teacher_demonstrations(spec, scen, None, str(tmp_path))  # no folder at hand: played again
+        assert again == tmp_path / DEMONSTRATIONS_FILE and load_demonstrations(again).digest() == made["digest"]
+        with pytest.raises(RuntimeError, match="came out different"):
+            teacher_demonstrations({**spec, "digest": "0" * 16}, scen, None, str(tmp_path))
+    assert taught >= 1  # ρ̄ 0.05, μ 0, S 0.9: mobilization pays (fact 1)
+    assert "the teacher is the honest planner" in (out / "report.md").read_text()
+    before = sorted(p.name for p in (out / "runs").glob("*.json"))
+    again = mode_map(TAUGHT, out, progress=False, log=None)  # a rerun finds everything done: nothing runs twice
+    assert sorted(p.name for p in (out / "runs").glob("*.json")) == before
+    pd.testing.assert_frame_equal(again["results"], result["results"])

@@ -69,22 +69,33 @@ class CertifyConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
                 raise UserError(f"certify.{name} must be a number in [{lo:g}, {hi:g}], got {v!r}")
-        for name, lo in (("episodes", 2), ("retrains", 0), ("planner_bases", 1)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise UserError(f"certify.{name} must be a whole number >= {lo}, got {v!r}")
+        check_whole_numbers(self, "certify", (("episodes", 2), ("retrains", 0), ("planner_bases", 1)))
         if not isinstance(self.planner, bool):
             raise UserError(f"certify.planner must be true or false, got {self.planner!r}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> CertifyConfig:
         """A config from a mapping of its fields (unknown keys refused with the valid ones)."""
-        data = dict(data or {})
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = [k for k in data if k not in names]
-        if unknown:
-            raise UserError(f"certify: unknown key {unknown[0]!r}; keys: {', '.join(names)}")
-        return cls(**data)
+        return section_config(cls, data, "certify")
+
+
+def section_config(cls: type, data: Mapping[str, Any] | None, section: str) -> Any:
+    """The dataclass ``cls`` from a mapping of its fields, a section of a mode-map config; an unknown key is
+    refused with ``section`` and the valid keys."""
+    data = dict(data or {})
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        raise UserError(f"{section}: unknown key {unknown[0]!r}; keys: {', '.join(names)}")
+    return cls(**data)
+
+
+def check_whole_numbers(config: Any, section: str, minima: Sequence[tuple[str, int]]) -> None:
+    """Raise a UserError naming ``section.field`` unless each field of ``minima`` is a whole number >= its minimum."""
+    for name, lo in minima:
+        v = getattr(config, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise UserError(f"{section}.{name} must be a whole number >= {lo}, got {v!r}")
 
 
 def reference_bar(script_mean: float, planner_mean: float | None, config: CertifyConfig) -> float:

@@ -25,10 +25,12 @@ Ray), so an interrupted map resumes where it stopped, retrains included:
 
 1. **References**, one run per cell (:func:`reference_task`): the best family member of each mode, and on the
    certification episodes the best member overall and the honest planner built on it
-   (:mod:`massbargain.experiments.maps.certify`).
+   (:mod:`massbargain.experiments.maps.certify`); where mass pressure pays, also the teacher planner's
+   episodes (:mod:`massbargain.experiments.maps.teacher`).
 2. **Agents**, one run per (cell, seed) (:func:`cell_task`): PPO with the recipe of
-   :func:`massbargain.agents.train.train`, warm-started from the cell's best member
-   (:mod:`massbargain.agents.warm_start`), evaluated on the cell's episodes and on the certification episodes.
+   :func:`massbargain.agents.train.train`, warm-started from a clone of the planner's episodes where mass
+   pressure pays and of the cell's best member elsewhere (:mod:`massbargain.agents.warm_start`), evaluated
+   on the cell's episodes and on the certification episodes.
    Agents below the certification bar are retrained (another seed, more steps) up to ``certify.retrains``
    times.
 
@@ -55,6 +57,14 @@ from massbargain import suggest
 from massbargain.agents.config import TrainConfig, UserError
 from massbargain.agents.outdir import atomic_write_text, check_output_dir, prepare_output_dir
 from massbargain.experiments.maps.certify import CertifyConfig
+from massbargain.experiments.maps.teacher import (
+    DEMONSTRATIONS_FILE,
+    TeacherConfig,
+    planner_demonstrations,
+    teacher_demonstrations,
+    teacher_seed,
+    teaches,
+)
 from massbargain.scenario import LATEST_VERSION, MODEL_VERSIONS, Scenario, ScenarioError
 
 __all__ = [
@@ -120,6 +130,8 @@ class ModeMapConfig:
             PPO; :mod:`massbargain.agents.warm_start`); false: from SB3's random initialization.
         certify: fields of :class:`massbargain.experiments.maps.certify.CertifyConfig` (ratio, tolerance,
             episodes, retrains, steps_factor, planner).
+        teacher: fields of :class:`massbargain.experiments.maps.teacher.TeacherConfig`: where the agents clone
+            the honest planner's episodes instead of the best member (with ``warm_start``), and how.
         workers: parallel runs (the command's ``--workers`` overrides it).
     """
 
@@ -133,9 +145,12 @@ class ModeMapConfig:
         default_factory=lambda: {
             "timesteps": 50_000,
             "n_epochs": 5,
+            "learning_rate": 0.0001,
+            "learning_rate_final": 0.0001,
             "ent_coef": 0.003,
             "ent_coef_final": 0.0003,
             "accept_warmup": 0,
+            "warm_start_episodes": 500,
             "eval_freq": 1_000_000_000,
             "eval_episodes": 200,
             "checkpoint_freq": 1_000_000_000,
@@ -147,6 +162,7 @@ class ModeMapConfig:
     version: int = LATEST_VERSION
     warm_start: bool = True
     certify: Mapping[str, Any] = field(default_factory=lambda: {"retrains": 1, "steps_factor": 3.0})
+    teacher: Mapping[str, Any] = field(default_factory=dict)
     workers: int = 2
 
     def __post_init__(self) -> None:
@@ -157,6 +173,9 @@ class ModeMapConfig:
         if not isinstance(self.certify, Mapping):
             raise UserError(f"certify must be a mapping of certification fields, got {self.certify!r}")
         object.__setattr__(self, "certify", dataclasses.asdict(CertifyConfig.from_mapping(self.certify)))
+        if not isinstance(self.teacher, Mapping):
+            raise UserError(f"teacher must be a mapping of teacher fields, got {self.teacher!r}")
+        object.__setattr__(self, "teacher", dataclasses.asdict(TeacherConfig.from_mapping(self.teacher)))
         for name in AXES:
             object.__setattr__(self, name, _unit_list(name, getattr(self, name)))
         for name, lo in (("seeds", 1), ("episodes", 2), ("scripted_episodes", 2), ("workers", 1)):
@@ -248,6 +267,10 @@ class ModeMapConfig:
     def certification(self) -> CertifyConfig:
         return CertifyConfig(**self.certify)
 
+    @property
+    def teaching(self) -> TeacherConfig:
+        return TeacherConfig(**self.teacher)
+
 
 # --- measuring a policy in a cell ----------------------------------------------------------------------
 
@@ -301,10 +324,16 @@ def _cell_row(cell: Sequence[float]) -> dict[str, float]:
     return dict(zip(AXES, (float(v) for v in cell), strict=True))
 
 
-def reference_task(cfg: ModeMapConfig, cell: Sequence[float]) -> dict[str, Any]:
+def reference_task(
+    cfg: ModeMapConfig, cell: Sequence[float], teacher: Mapping[str, Any] | None = None, workdir: str | None = None
+) -> dict[str, Any]:
     """A cell's references: the best family member of each mode (chosen on the choice seed, reported on the
     cell's evaluation episodes), the reference baselines the facts read, and, on the certification episodes
-    (common luck), the best member overall and the honest planner built on the best members."""
+    (common luck), the best member overall and the honest planner built on the best members.
+
+    With ``teacher`` (the map's :class:`~massbargain.experiments.maps.teacher.TeacherConfig` fields and the
+    agents' ``gamma``) and a cell where the planner teaches, it also plays the teacher planner's episodes
+    into ``workdir`` (:mod:`massbargain.experiments.maps.teacher`) and returns their digest."""
     from massbargain.agents import BASELINES
     from massbargain.agents.families import parse_member
     from massbargain.agents.planner import evaluate_planner, evaluate_policy, make_planner
@@ -329,24 +358,56 @@ def reference_task(cfg: ModeMapConfig, cell: Sequence[float]) -> dict[str, Any]:
     script = evaluate_policy(member, scen, cert.episodes, seed, common_luck=True)
     out: dict[str, Any] = {"row": row, "script_returns": script.returns.round(6).tolist()}
     out["script"] = batch_metrics(script, scen)
+    ranked = sorted(MODES, key=lambda m: -best_of(bests, m).mean_return)[: cert.planner_bases]
+    base_names = [best_of(bests, m).name for m in ranked]
     if cert.planner:
         started = time.perf_counter()
-        ranked = sorted(MODES, key=lambda m: -best_of(bests, m).mean_return)[: cert.planner_bases]
-        bases = [parse_member(best_of(bests, m).name, days=scen.horizon.days) for m in ranked]
+        bases = [parse_member(name, days=scen.horizon.days) for name in base_names]
         planner = make_planner("honest", scen, base_policies=[*bases, ScriptedRule(accept=True)])
         batch = evaluate_planner(planner, scen, cert.episodes, seed, common_luck=True)
         out["planner"] = batch_metrics(batch, scen)
         out["planner_returns"] = batch.returns.round(6).tolist()
         out["planner_seconds"] = round(time.perf_counter() - started, 2)
+    if teacher is not None and teaches(TeacherConfig.from_mapping(_teacher_fields(teacher)), label):
+        out["teacher"] = _teach(scen, base_names, teacher, teacher_seed(seed), workdir)
     return out
 
 
+def _teacher_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The TeacherConfig fields of a teacher spec (which also holds gamma, seeds, ...)."""
+    return {f.name: spec[f.name] for f in dataclasses.fields(TeacherConfig)}
+
+
+def _teach(scen: Scenario, bases: list[str], spec: Mapping[str, Any], seed: int, workdir: str | None) -> dict:
+    """Play the teacher planner's episodes, save them in ``workdir`` and describe them for the agents' runs."""
+    from massbargain.agents.warm_start import save_demonstrations
+
+    started = time.perf_counter()
+    config = TeacherConfig.from_mapping(_teacher_fields(spec))
+    demos = planner_demonstrations(scen, bases, config, seed, spec["gamma"])
+    if workdir is not None:  # without a folder to keep them in, the agents' runs play them again
+        save_demonstrations(demos, Path(workdir) / DEMONSTRATIONS_FILE)
+    return {
+        "digest": demos.digest(),
+        "bases": bases,
+        "seed": seed,
+        "states": len(demos),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
 def cell_task(
-    cfg: ModeMapConfig, cell: Sequence[float], seed: int, warm_start: str | None, workdir: str | None
+    cfg: ModeMapConfig,
+    cell: Sequence[float],
+    seed: int,
+    warm_start: str | None,
+    workdir: str | None,
+    teacher: Mapping[str, Any] | None = None,
 ) -> dict:
-    """Train one (cell, seed) agent (from ``warm_start``, a family member, if given) and measure it: on the
-    cell's ``episodes`` evaluation episodes (the map's rates) and on the certification episodes (its returns,
-    episode by episode, for the paired comparison with the references)."""
+    """Train one (cell, seed) agent (from ``warm_start``, a family member, if given, or from the planner's
+    demonstrations that ``teacher`` names) and measure it: on the cell's ``episodes`` evaluation episodes
+    (the map's rates) and on the certification episodes (its returns, episode by episode, for the paired
+    comparison with the references)."""
     import tempfile
 
     from massbargain.agents.loading import load_agent
@@ -360,6 +421,10 @@ def cell_task(
     if warm_start is not None:
         tc = tc.replace(warm_start=warm_start, accept_warmup=0)
     with tempfile.TemporaryDirectory(prefix="massbargain-cell-") as tmp:
+        if teacher is not None:
+            demos = teacher_demonstrations(teacher, scen, workdir, tmp)
+            fit = TeacherConfig.from_mapping(_teacher_fields(teacher)).train_fields()
+            tc = tc.replace(warm_start=str(demos), accept_warmup=0, **fit)
         run_dir = Path(workdir) if workdir is not None else Path(tmp) / "run"
         train(tc.replace(out=str(run_dir)), log=None)
         seconds = time.perf_counter() - started
@@ -390,9 +455,9 @@ def mode_map_task(config: Mapping[str, Any], seed: int, workdir: str | None = No
     kind = config["kind"]
     started = time.perf_counter()
     if kind == "reference":
-        return reference_task(cfg, config["cell"])
+        return reference_task(cfg, config["cell"], config.get("teacher"), workdir)
     if kind == "cell":
-        return cell_task(cfg, config["cell"], seed, config.get("warm_start"), workdir)
+        return cell_task(cfg, config["cell"], seed, config.get("warm_start"), workdir, config.get("teacher"))
     if kind == "context":
         from massbargain.agents.loading import TrainedAgent
         from massbargain.experiments.maps.context import ContextEncoder, ContextPolicy, save_model, train_context_policy
@@ -424,11 +489,22 @@ def _reference_runs(cfg: ModeMapConfig) -> list[Any]:
     grid = {**common, **{a: list(getattr(cfg, a)) for a in AXES}, "episodes": cfg.episodes}
     runs = [Run({"kind": "context", **grid, "train": dict(cfg.context_train)}, s) for s in cfg.context_seeds]
     ref = {"kind": "reference", **common, "scripted_episodes": cfg.scripted_episodes, "certify": dict(cfg.certify)}
+    if cfg.warm_start and cfg.teaching.planner:
+        ref["teacher"] = {**cfg.teacher, "gamma": cfg.train_config("train").gamma}
     return runs + [Run({**ref, "cell": list(c)}, 0) for c in cfg.cells()]
 
 
-def _cell_run(cfg: ModeMapConfig, cell: Sequence[float], slot: int, attempt: int, warm_start: str | None) -> Any:
-    """The run of seed slot ``slot``'s ``attempt`` in ``cell`` (attempt k: another seed, steps_factor**k the steps)."""
+def _cell_run(
+    cfg: ModeMapConfig,
+    cell: Sequence[float],
+    slot: int,
+    attempt: int,
+    warm_start: str | None,
+    teacher: Mapping[str, Any] | None = None,
+) -> Any:
+    """The run of seed slot ``slot``'s ``attempt`` in ``cell`` (attempt k: another seed, steps_factor**k the
+    steps), warm-started from the member ``warm_start`` or, with a ``teacher`` spec (:func:`_teacher_spec`),
+    from the planner's demonstrations."""
     from massbargain.experiments.maps.certify import attempt_seed
     from massbargain.experiments.maps.sweep import Run
 
@@ -448,7 +524,20 @@ def _cell_run(cfg: ModeMapConfig, cell: Sequence[float], slot: int, attempt: int
         "slot": slot,
         "attempt": attempt,
     }
+    if teacher is not None:
+        config["teacher"] = dict(teacher)
     return Run(config, attempt_seed(slot, attempt))
+
+
+def _teacher_spec(run: Any, metrics: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an agent's run needs to find (or play again) its cell's planner demonstrations: the reference
+    run's id and teacher config, and the demonstrations' digest, bases and seed; None where no planner
+    teaches."""
+    made = metrics.get("teacher")
+    if made is None:
+        return None
+    keep = ("digest", "bases", "seed")
+    return {**run.config["teacher"], **{k: made[k] for k in keep}, "reference": run.run_id}
 
 
 def dominant_modes(df: Any) -> Any:
@@ -511,22 +600,24 @@ def mode_map(
     say(
         f"mode map (model v{cfg.version}): {len(cells_list)} cells x {cfg.seeds} seeds of per-cell PPO "
         f"({cfg.train_config('train').timesteps} steps each"
-        f"{', warm-started from each cell' + chr(39) + 's best script' if cfg.warm_start else ''}), certified against "
+        f"{_warm_text(cfg)}), certified against "
         f"the best script{' and the honest planner' if cert.planner else ''} on {cert.episodes} episodes "
         f"(retrains up to {cert.retrains}), {len(cfg.context_seeds)} context policies, {n_workers} workers; {out}"
     )
     # Phase 1: every cell's references (best scripts, planner) and the context policies.
     ref_runs = _reference_runs(cfg)
     ref_records = sw.run_sweep(ref_runs, out, desc="references", **options)
-    references, fast_rows = {}, []
+    references, fast_rows, teachers = {}, [], {}
     for run, rec in zip(ref_runs, ref_records, strict=True):
         if run.config["kind"] == "reference":
-            references[tuple(float(v) for v in run.config["cell"])] = rec["metrics"]
+            cell = tuple(float(v) for v in run.config["cell"])
+            references[cell] = rec["metrics"]
+            teachers[cell] = _teacher_spec(run, rec["metrics"])
         else:
             fast_rows += [{**r, "seed": rec["seed"]} for r in rec["metrics"]["rows"]]
     warm = {c: references[c]["row"]["scripted_best"] if cfg.warm_start else None for c in cells_list}
     # Phase 2: the agents, then retrains of those not certified (another seed, more steps), up to the cap.
-    pending = [_cell_run(cfg, c, slot, 0, warm[c]) for c in cells_list for slot in range(cfg.seeds)]
+    pending = [_cell_run(cfg, c, slot, 0, warm[c], teachers[c]) for c in cells_list for slot in range(cfg.seeds)]
     attempts, records = [], []
     for attempt in range(cert.retrains + 1):
         found = sw.run_sweep(pending, out, desc=f"agents (attempt {attempt})" if attempt else "agents", **options)
@@ -537,7 +628,10 @@ def mode_map(
         if not failing or attempt == cert.retrains:
             break
         say(f"{len(failing)} of {len(new)} agents not certified: retraining them (attempt {attempt + 1})")
-        pending = [_cell_run(cfg, _cell_of(r), r["seed"], attempt + 1, warm[_cell_of(r)]) for r in failing]
+        pending = [
+            _cell_run(cfg, _cell_of(r), r["seed"], attempt + 1, warm[_cell_of(r)], teachers[_cell_of(r)])
+            for r in failing
+        ]
     tables = _tables(cfg, attempts, references, fast_rows)
     for name in ("results", "attempts", "references"):
         sw.write_table(tables[name], out, name)
@@ -570,6 +664,14 @@ def mode_map(
     }
 
 
+def _warm_text(cfg: ModeMapConfig) -> str:
+    if not cfg.warm_start:
+        return ""
+    if cfg.teaching.planner:
+        return ", warm-started from the planner's episodes where mass pressure pays, else from the best script"
+    return ", warm-started from each cell's best script"
+
+
 def _cell_of(row: Mapping[str, Any]) -> tuple[float, float, float]:
     return tuple(float(row[a]) for a in AXES)
 
@@ -588,6 +690,7 @@ def _agent_row(run: Any, record: Mapping[str, Any], references: Mapping[tuple, A
     row["timesteps"] = m["timesteps"]
     row["train_seconds"] = m["train_seconds"]
     row["warm_start"] = run.config["warm_start"] or ""
+    row["teacher"] = "planner" if run.config.get("teacher") else "member" if run.config["warm_start"] else "none"
     row["cert_agent_return"] = float(agent.mean())
     row["cert_script_return"] = float(script.mean())
     row["cert_planner_return"] = float(planner.mean()) if planner is not None else float("nan")
@@ -624,6 +727,9 @@ def _tables(cfg: ModeMapConfig, attempts: list[dict], references: Mapping[tuple,
                 r[f"{who}_mode"] = MODES[int(np.argmax([ref[who][f"{m}_share"] for m in MODES]))]
         r["scripted_best"] = ref["row"]["scripted_best"]
         r["planner_seconds"] = ref.get("planner_seconds", float("nan"))
+        taught = ref.get("teacher") or {}
+        r["teacher_states"] = taught.get("states", 0)
+        r["teacher_seconds"] = taught.get("seconds", 0.0)
         ref_rows.append(r)
     refs = pd.DataFrame(ref_rows).sort_values(axes, kind="stable").reset_index(drop=True)
     scripted = pd.DataFrame([ref["row"] for ref in references.values()]).sort_values(axes, kind="stable")
@@ -665,7 +771,8 @@ def _pool(df: Any) -> Any:
     best = df.loc[df.groupby(axes, sort=True)["mean_return"].idxmax()]
     cells["best_seed_mode"] = best["mode"].to_numpy()
     cells["best_seed_return"] = best["mean_return"].to_numpy()
-    cells = cells.merge(df.groupby(axes)[["scripted_best", "scripted_mode"]].first().reset_index(), on=axes)
+    names = ["scripted_best", "scripted_mode", *(["teacher"] if "teacher" in df else [])]
+    cells = cells.merge(df.groupby(axes)[names].first().reset_index(), on=axes)
     return cells
 
 

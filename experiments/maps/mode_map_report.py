@@ -116,6 +116,13 @@ def _num(x: float, fmt: str = ".3f") -> str:
     return "n/a" if x is None or not np.isfinite(x) else format(x, fmt)
 
 
+def _nanmedian(values: Any) -> float:
+    """The median of the finite values (NaN when there are none, e.g. one seed per cell)."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(np.median(finite)) if finite.size else float("nan")
+
+
 def _span(values: Sequence[float]) -> str:
     vals = sorted(set(float(v) for v in values))
     if not vals:
@@ -162,12 +169,25 @@ def report(
     cell_secs = [r["metrics"]["train_seconds"] for r in records if r["config"]["kind"] == "cell"]
     n_cells = len(cells)
     counts = cells["mode"].value_counts()
-    warm = (
-        "Each agent starts from a behaviour-cloned copy of its cell's best scripted family member (chosen on "
-        "other episodes than those reported) and PPO improves on it from there (`massbargain.agents.warm_start`). "
-        if cfg.warm_start
-        else "Each agent starts from SB3's random initialization. "
-    )
+    teacher = cfg.teaching
+    if not cfg.warm_start:
+        warm = "Each agent starts from SB3's random initialization. "
+    elif teacher.planner:
+        taught = int((cells["teacher"] == "planner").sum()) if "teacher" in cells else 0
+        warm = (
+            "Each agent starts from a behaviour-cloned copy of a teacher and PPO improves on it from there "
+            "(`massbargain.agents.warm_start`, `massbargain.experiments.maps.teacher`). Where the cell's best "
+            f"scripted member is of the consent or mobilized mode ({taught} of {len(cells)} cells), the teacher is "
+            f"the honest planner built on that member: {teacher.episodes} of its episodes, on a seed of their own, "
+            f"played once per cell ({teacher.particles} screening and {teacher.confirm_particles} confirmation "
+            "particles). Elsewhere it is the best member itself (chosen on other episodes than those reported). "
+        )
+    else:
+        warm = (
+            "Each agent starts from a behaviour-cloned copy of its cell's best scripted family member (chosen on "
+            "other episodes than those reported) and PPO improves on it from there "
+            "(`massbargain.agents.warm_start`). "
+        )
     lines = [
         "# Mode map: where do trained officials favour consent instability over mobilization?",
         "",
@@ -218,7 +238,7 @@ def report(
         "",
         f"- Seeds agree on a cell's dominant mode in {_pct(float((cells['mode_agreement'] == 1).mean()))} of cells "
         f"(all {cfg.seeds} seeds the same); mean agreement {_pct(cells['mode_agreement'].mean())}.",
-        f"- Return interval over seeds: median ± {_num(float(np.nanmedian(cells['return_seed_ci95'])))}; episode "
+        f"- Return interval over seeds: median ± {_num(_nanmedian(cells['return_seed_ci95']))}; episode "
         f"interval per (cell, seed): median ± {_num(float(df['return_ci95'].median()))}.",
         f"- Margin of the dominant mode (its share minus the runner-up's): median "
         f"{_pct(float(np.median(_margins(cells))))}; cells decided by less than 20 points: "
