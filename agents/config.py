@@ -32,6 +32,7 @@ __all__ = [
     "BEST_MEMBER",
     "DEMONSTRATIONS_SUFFIX",
     "DEFAULT_CONFIG",
+    "LATER_FIELDS",
     "RESUMABLE",
     "RUN_KIND",
     "ConfigError",
@@ -49,6 +50,13 @@ DEFAULT_CONFIG = "ppo_default.yaml"
 #: Fields that may differ when a run is resumed; every other field is part of the run's identity
 #: (:meth:`TrainConfig.run_identity`).
 RESUMABLE = ("timesteps", "out", "progress_bar", "eval_freq", "eval_episodes", "checkpoint_freq", "torch_threads")
+#: Fields added after training runs were first recorded, with the value runs made before them had in effect:
+#: at that value a field is left out of a run's identity, so that such a run can still be resumed.
+LATER_FIELDS: dict[str, Any] = {
+    "warm_start_epochs": 20,
+    "warm_start_batch_size": 1024,
+    "warm_start_learning_rate": 1e-3,
+}
 #: ``warm_start: best``: start from the scenario's best family member (chosen on the warm start's episodes).
 BEST_MEMBER = "best"
 #: ``warm_start: <file>.npz``: clone the demonstrations saved in that file (agents/warm_start.py).
@@ -215,10 +223,15 @@ class TrainConfig:
         return out
 
     def run_identity(self, scenario: Any) -> dict[str, Any]:
-        """What makes two training runs the same run: every field but those of :data:`RESUMABLE`, and the
-        fully resolved ``scenario`` (a :class:`massbargain.Scenario`: a preset or YAML file may change
-        between runs). A run directory holds one identity (:mod:`massbargain.agents.outdir`)."""
-        fields = {k: v for k, v in self.to_dict().items() if k not in RESUMABLE}
+        """What makes two training runs the same run: every field but those of :data:`RESUMABLE` (and those
+        of :data:`LATER_FIELDS` at their former value), and the fully resolved ``scenario`` (a
+        :class:`massbargain.Scenario`: a preset or YAML file may change between runs). A run directory holds
+        one identity (:mod:`massbargain.agents.outdir`)."""
+        fields = {
+            k: v
+            for k, v in self.to_dict().items()
+            if k not in RESUMABLE and not (k in LATER_FIELDS and v == LATER_FIELDS[k])
+        }
         return {**fields, "resolved_scenario": scenario.to_dict()}
 
     def ppo_kwargs(self) -> dict[str, Any]:

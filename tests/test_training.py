@@ -369,3 +369,24 @@ def test_agents_package_does_not_import_torch():
     code = "import sys, massbargain.agents, massbargain.experiments.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_run_recorded_before_the_clone_fit_fields_can_still_be_resumed(run_dir, tmp_path):
+    """warm_start_epochs, _batch_size and _learning_rate came later; at the values runs had before them they are
+    not part of a run's identity, so a folder recorded without them resumes. Another value is another run."""
+    import massbargain.agents.config as config_mod
+
+    copy = tmp_path / "old"
+    shutil.copytree(run_dir, copy)
+    identity = yaml.safe_load((copy / "made_by.yaml").read_text())["config"]
+    assert not set(config_mod.LATER_FIELDS) & set(identity)  # at their former values: not in the identity
+    data = yaml.safe_load((copy / "config.yaml").read_text())  # as an older massbargain wrote it
+    for key in config_mod.LATER_FIELDS:
+        data["config"].pop(key)
+    (copy / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    done = json.loads((copy / "metrics.json").read_text())["timesteps"]
+    train(resume_config(copy, timesteps=done + 128), resume=True, log=None)
+    assert json.loads((copy / "metrics.json").read_text())["timesteps"] >= done + 128
+    changed = resume_config(copy, timesteps=done + 512, warm_start_epochs=5)
+    with pytest.raises(UserError, match=r"another configuration \(warm_start_epochs: - there, 5 here\)"):
+        train(changed, resume=True, log=None)
