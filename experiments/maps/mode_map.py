@@ -368,14 +368,9 @@ def reference_task(
         out["planner"] = batch_metrics(batch, scen)
         out["planner_returns"] = batch.returns.round(6).tolist()
         out["planner_seconds"] = round(time.perf_counter() - started, 2)
-    if teacher is not None and teaches(TeacherConfig.from_mapping(_teacher_fields(teacher)), label):
+    if teacher is not None and teaches(TeacherConfig.from_spec(teacher), label):
         out["teacher"] = _teach(scen, base_names, teacher, teacher_seed(seed), workdir)
     return out
-
-
-def _teacher_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The TeacherConfig fields of a teacher spec (which also holds gamma, seeds, ...)."""
-    return {f.name: spec[f.name] for f in dataclasses.fields(TeacherConfig)}
 
 
 def _teach(scen: Scenario, bases: list[str], spec: Mapping[str, Any], seed: int, workdir: str | None) -> dict:
@@ -383,8 +378,7 @@ def _teach(scen: Scenario, bases: list[str], spec: Mapping[str, Any], seed: int,
     from massbargain.agents.warm_start import save_demonstrations
 
     started = time.perf_counter()
-    config = TeacherConfig.from_mapping(_teacher_fields(spec))
-    demos = planner_demonstrations(scen, bases, config, seed, spec["gamma"])
+    demos = planner_demonstrations(scen, bases, TeacherConfig.from_spec(spec), seed, spec["gamma"])
     if workdir is not None:  # without a folder to keep them in, the agents' runs play them again
         save_demonstrations(demos, Path(workdir) / DEMONSTRATIONS_FILE)
     return {
@@ -423,7 +417,7 @@ def cell_task(
     with tempfile.TemporaryDirectory(prefix="massbargain-cell-") as tmp:
         if teacher is not None:
             demos = teacher_demonstrations(teacher, scen, workdir, tmp)
-            fit = TeacherConfig.from_mapping(_teacher_fields(teacher)).train_fields()
+            fit = TeacherConfig.from_spec(teacher).train_fields()
             tc = tc.replace(warm_start=str(demos), accept_warmup=0, **fit)
         run_dir = Path(workdir) if workdir is not None else Path(tmp) / "run"
         train(tc.replace(out=str(run_dir)), log=None)

@@ -90,6 +90,11 @@ class TeacherConfig:
         """A config from a mapping of its fields (unknown keys refused with the valid ones)."""
         return section_config(cls, data, "teacher")
 
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> TeacherConfig:
+        """The config within a teacher spec (a run config's ``teacher``, which also holds gamma, seeds, ...)."""
+        return cls(**{f.name: spec[f.name] for f in dataclasses.fields(cls)})
+
     def train_fields(self) -> dict[str, Any]:
         """The TrainConfig fields of the clone's fit on the planner's demonstrations."""
         return {
@@ -150,8 +155,7 @@ def teacher_demonstrations(spec: Mapping[str, Any], scenario: Scenario, workdir:
                 return path
         except ValueError:
             pass  # not there (another node) or not readable: play them again
-    fields = {f.name: spec[f.name] for f in dataclasses.fields(TeacherConfig)}
-    demos = planner_demonstrations(scenario, spec["bases"], TeacherConfig(**fields), spec["seed"], spec["gamma"])
+    demos = planner_demonstrations(scenario, spec["bases"], TeacherConfig.from_spec(spec), spec["seed"], spec["gamma"])
     if demos.digest() != spec["digest"]:
         raise RuntimeError(
             f"the teacher's demonstrations came out different from the reference run's ({demos.digest()} instead "

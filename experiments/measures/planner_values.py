@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from massbargain.agents.families import parse_member
 from massbargain.agents.planner import evaluate_policy, make_planner
 from massbargain.agents.planner.improve import rollout_improvement
 from massbargain.agents.planner.rules import ScriptedRule
+from massbargain.experiments.maps.certify import paired_gap
 from massbargain.experiments.maps.mode_map import ModeMapConfig
 
 
@@ -38,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     for seed in (99, 3_001_000):
         improved = rollout_improvement(scenario, member, args.episodes, seed)
         i = evaluate_policy(improved, scenario, args.report, 5, common_luck=True).returns
-        d = i - m
-        half = 1.96 * d.std(ddof=1) / np.sqrt(d.size)
-        gain = f"gain {d.mean():+.4f} ± {half:.4f}"
-        print(f"  fitted on seed {seed}: member {m.mean():+.4f}, improved {i.mean():+.4f}, {gain}")
+        gain, half = paired_gap(i, m)
+        print(
+            f"  fitted on seed {seed}: member {m.mean():+.4f}, improved {i.mean():+.4f}, gain {gain:+.4f} ± {half:.4f}"
+        )
     planner = make_planner("honest", scenario, base_policies=[member, ScriptedRule(accept=True)])
     from massbargain.agents.planner import evaluate_planner
 

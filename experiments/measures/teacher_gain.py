@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
+from massbargain.experiments.maps.certify import paired_gap
 from massbargain.experiments.maps.mode_map import AXES, ModeMapConfig
 from massbargain.experiments.maps.teacher import DEMONSTRATIONS_FILE, TeacherConfig, planner_demonstrations
 
@@ -48,11 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     from massbargain.agents.loading import load_agent
     from massbargain.agents.planner import evaluate_policy
     from massbargain.agents.train import train as train_run
+    from massbargain.agents.warm_start import save_demonstrations
 
     scenario = cfg.scenario_of(args.cell)
     member = parse_member(args.member, days=scenario.horizon.days)
     config = TeacherConfig(
-        True, args.episodes, args.particles, args.confirm_particles, args.epochs, args.batch_size, args.clone_lr
+        episodes=args.episodes,
+        particles=args.particles,
+        confirm_particles=args.confirm_particles,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.clone_lr,
     )
     started = time.perf_counter()
     demos = planner_demonstrations(scenario, [member.name], config, args.teacher_seed, train.gamma)
@@ -61,10 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     m = evaluate_policy(member, scenario, args.report, REPORT_SEED, common_luck=True).returns
     overrides = dict(zip(AXES.values(), args.cell, strict=True))
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / DEMONSTRATIONS_FILE
-        from massbargain.agents.warm_start import save_demonstrations
-
-        save_demonstrations(demos, path)
+        path = save_demonstrations(demos, Path(tmp) / DEMONSTRATIONS_FILE)
         for seed in args.seeds:
             run = Path(tmp) / f"run-{seed}"
             tc = train.replace(
@@ -81,9 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             train_run(tc, log=None)
             agent = load_agent(run, which="final", seed=seed)
             a = evaluate_policy(agent, scenario, args.report, REPORT_SEED, common_luck=True).returns
-            d = a - m
-            half = 1.96 * d.std(ddof=1) / np.sqrt(d.size)
-            print(f"  seed {seed}: agent {a.mean():+.4f}, member {m.mean():+.4f}, gain {d.mean():+.4f} ± {half:.4f}")
+            gain, half = paired_gap(a, m)
+            print(f"  seed {seed}: agent {a.mean():+.4f}, member {m.mean():+.4f}, gain {gain:+.4f} ± {half:.4f}")
     return 0
 
 
